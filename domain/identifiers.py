@@ -1,0 +1,33 @@
+"""Identifiers: application ids, workflow ids, BSN 11-test, permit document numbers."""
+
+from __future__ import annotations
+
+import re
+
+APPLICATION_ID_PATTERN = r"[A-Z][A-Z0-9]{1,9}-\d{4}-\d{6}"
+
+# RvIG document numbers: type numeral, "-V", 8 characters from digits and capitals without
+# 0 and O (so a number never reads ambiguously).
+DOCUMENT_NUMBER_ALPHABET = "123456789ABCDEFGHIJKLMNPQRSTUVWXYZ"
+DOCUMENT_NUMBER_PATTERN = r"(III|IV)-V[1-9A-NP-Z]{8}"
+
+
+def bsn_is_valid(bsn: str) -> bool:
+    """The 11-test: weights 9..2 and -1; the sum is divisible by 11 (and not zero)."""
+    if not re.fullmatch(r"\d{9}", bsn):
+        return False
+    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+    total = sum(int(d) * w for d, w in zip(bsn, weights, strict=True))
+    return total % 11 == 0 and total != 0
+
+
+def application_workflow_id(application_id: str) -> str:
+    return f"application-{application_id}"
+
+
+def permit_workflow_id(application_id: str) -> str:
+    return f"permit-{application_id}"
+
+
+def document_number_is_valid(number: str) -> bool:
+    return re.fullmatch(DOCUMENT_NUMBER_PATTERN, number) is not None

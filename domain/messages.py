@@ -1,0 +1,184 @@
+"""Inputs and outputs of the activities: one model in, one model out.
+
+They live in ``domain`` because both sides need them: the workflows (deterministic) and the
+activities (I/O).  None carries document bytes; personal data travels only inside
+``Application`` for registration, and letters read names and addresses from the registry.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from pydantic import AwareDatetime, Field
+
+from domain.models import Application, DecisionOutcome, Document, Model, NewElement
+
+
+class RegisterCase(Model):
+    application: Application
+    policy_version: str
+    decide_by: AwareDatetime
+
+
+class CaseRegistered(Model):
+    application_id: str
+    registered_at: AwareDatetime
+    already_registered: bool = False
+
+
+class CheckDocuments(Model):
+    """Check the documents against the checklist and the store; records new documents."""
+
+    application_id: str
+    documents: list[Document]
+    new_elements: list[NewElement]
+    round: int = Field(ge=1, description="1 for the first check, +1 for each repair")
+
+
+class MissingItem(Model):
+    code: str = Field(description="e.g. application_form, evidence, translation, file_missing, sha256_mismatch, type, size")
+    document_id: str | None = None
+    message: str = Field(description="Dutch-free, personal-data-free text for the letter and the UI")
+
+
+class DocumentCheckResult(Model):
+    complete: bool
+    missing: list[MissingItem] = Field(default_factory=list)
+    checked_documents: int = 0
+
+
+class SlotKind(enum.StrEnum):
+    INTERVIEW = "interview"
+    DESK = "desk"
+
+
+class BookSlot(Model):
+    application_id: str
+    kind: SlotKind
+    purpose: str = Field(description="idempotency key within the case, e.g. 'interview-1', 'permit-desk'")
+    not_before: AwareDatetime
+    language: str | None = Field(default=None, description="interpreter language (interviews only)")
+
+
+class SlotBooking(Model):
+    booked: bool
+    slot_id: int | None = None
+    starts_at: AwareDatetime | None = None
+    location: str | None = None
+    interpreter_language: str | None = None
+
+
+class RecordDecision(Model):
+    application_id: str
+    sequence: int = Field(ge=1, description="1 for the first decision, +1 for each later one")
+    outcome: DecisionOutcome
+    final: bool = Field(description="False for an intended decision (voornemen)")
+    grounds: str
+    decided_by: str
+    decided_at: AwareDatetime
+    policy_version: str
+    respond_by: AwareDatetime | None = None
+    appeal_by: AwareDatetime | None = None
+
+
+class LetterRef(Model):
+    letter_id: int
+    recipient: str
+    kind: str
+    path: str
+    sha256: str
+
+
+class DecisionRecorded(Model):
+    decision_id: int
+    letters: list[LetterRef]
+
+
+class IssuePermit(Model):
+    application_id: str
+    purpose: str = Field(default="initial", description="idempotency key: 'initial', 'replacement-2', ...")
+    permit_type: str = "III"
+    valid_from: date
+    valid_until: date
+
+
+class PermitIssued(Model):
+    document_number: str
+    permit_type: str
+    valid_from: date
+    valid_until: date
+    endorsement: str
+
+
+class Recipient(enum.StrEnum):
+    APPLICANT = "applicant"
+    LAWYER = "lawyer"
+    RETURN_SERVICE = "return_service"  # DT&V
+
+
+class LetterKind(enum.StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    DOCUMENTS_MISSING = "documents_missing"
+    INTERVIEW_INVITATION = "interview_invitation"
+    INTENDED_DECISION = "intended_decision"
+    DECISION = "decision"
+    NOT_PROCESSED = "not_processed"
+    WITHDRAWAL = "withdrawal"
+    PERMIT_INVITATION = "permit_invitation"
+    # the permit's life (issue 3)
+    EXTENSION_REMINDER = "extension_reminder"
+    PERMANENT_ELIGIBLE = "permanent_eligible"
+    PERMIT_EXPIRED = "permit_expired"
+    EXTENSION_DECISION = "extension_decision"
+    PERMANENT_DECISION = "permanent_decision"
+    REPLACEMENT = "replacement"
+    REPLACEMENT_REFUSED = "replacement_refused"
+    WARNING = "warning"
+    FINE = "fine"
+    PERMIT_WITHDRAWN = "permit_withdrawn"
+    CARD_INVITATION = "card_invitation"
+
+
+class SendLetter(Model):
+    """One letter to one or more recipients.
+
+    ``key`` makes it idempotent: the same (application_id, key, recipient) is written once.
+    ``facts`` are the non-personal details the template fills in (dates, deadlines, the
+    list of missing documents, a slot); names and addresses come from the registry.
+    """
+
+    application_id: str
+    key: str
+    kind: LetterKind
+    recipients: list[Recipient]
+    facts: dict[str, str] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list, description="bullet lines, e.g. missing documents")
+
+
+class LettersSent(Model):
+    letters: list[LetterRef]
+
+
+class CloseCase(Model):
+    application_id: str
+    outcome: str
+    closed_at: AwareDatetime
+
+
+class CaseClosed(Model):
+    application_id: str
+    outcome: str
+
+
+
+class PermitInput(Model):
+    """The hand-over from the application workflow at step 7 to the permit's own workflow."""
+
+    application_id: str
+    document_number: str
+    permit_type: str = "III"
+    valid_from: date
+    valid_until: date
+    issued_at: AwareDatetime
+    language: str = Field(default="nl", description="the holder's language, for interpreters at the desk")

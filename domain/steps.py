@@ -1,0 +1,239 @@
+"""Steps, phases, outcomes and the one transition table the application workflow obeys.
+
+The IND page numbers seven steps; the workflow starts at step 3.  Within a step a case can
+wait for different things (documents, a slot, a response), so the state is a finer
+``Phase`` that maps onto a ``Step``.  ``TRANSITIONS`` is the only place that says which
+trigger (a human event or a timer/activity result) moves a phase where; the workflow's
+update validators and its own moves both check it, and the README's Mermaid diagram is
+generated from it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Step(enum.Enum):
+    """The IND page's steps 3-7, with their number and their name on the page."""
+
+    APPLY = (3, "apply", "Apply")
+    APPLICATION_CHECK = (4, "application_check", "Application check")
+    INTERVIEW = (5, "interview", "Interview or not")
+    DECISION = (6, "decision", "Decision on application")
+    COLLECT_PERMIT = (7, "collect_permit", "Collect residence permit")
+
+    def __init__(self, number: int, key: str, title: str) -> None:
+        self.number = number
+        self.key = key
+        self.title = title
+
+
+class Phase(enum.StrEnum):
+    REGISTERING = "registering"
+    CHECKING_DOCUMENTS = "checking_documents"
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    AWAITING_INTERVIEW_DECISION = "awaiting_interview_decision"
+    AWAITING_INTERVIEW_SLOT = "awaiting_interview_slot"
+    INTERVIEW_BOOKED = "interview_booked"
+    AWAITING_DECISION = "awaiting_decision"
+    INTENDED_DECISION = "intended_decision"
+    AWAITING_FINAL_DECISION = "awaiting_final_decision"
+    APPEAL_WINDOW = "appeal_window"
+    APPEAL_LODGED = "appeal_lodged"
+    AWAITING_COLLECTION = "awaiting_collection"
+    CLOSED = "closed"
+
+
+PHASE_STEP: dict[Phase, Step] = {
+    Phase.REGISTERING: Step.APPLY,
+    Phase.CHECKING_DOCUMENTS: Step.APPLICATION_CHECK,
+    Phase.AWAITING_DOCUMENTS: Step.APPLICATION_CHECK,
+    Phase.AWAITING_INTERVIEW_DECISION: Step.INTERVIEW,
+    Phase.AWAITING_INTERVIEW_SLOT: Step.INTERVIEW,
+    Phase.INTERVIEW_BOOKED: Step.INTERVIEW,
+    Phase.AWAITING_DECISION: Step.DECISION,
+    Phase.INTENDED_DECISION: Step.DECISION,
+    Phase.AWAITING_FINAL_DECISION: Step.DECISION,
+    Phase.APPEAL_WINDOW: Step.DECISION,
+    Phase.APPEAL_LODGED: Step.DECISION,
+    Phase.AWAITING_COLLECTION: Step.COLLECT_PERMIT,
+    # CLOSED keeps the step the case was in when it closed; see CaseState.step.
+}
+
+PHASE_TEXT: dict[Phase, str] = {
+    Phase.REGISTERING: "registering the application",
+    Phase.CHECKING_DOCUMENTS: "checking the documents",
+    Phase.AWAITING_DOCUMENTS: "waiting for missing documents (repair period)",
+    Phase.AWAITING_INTERVIEW_DECISION: "waiting for the decision whether to interview",
+    Phase.AWAITING_INTERVIEW_SLOT: "waiting for a free interview slot with an interpreter",
+    Phase.INTERVIEW_BOOKED: "interview booked; waiting for the report",
+    Phase.AWAITING_DECISION: "waiting for the decision",
+    Phase.INTENDED_DECISION: "intended decision sent; waiting for the lawyer's response",
+    Phase.AWAITING_FINAL_DECISION: "waiting for the final decision",
+    Phase.APPEAL_WINDOW: "final decision taken; appeal window open",
+    Phase.APPEAL_LODGED: "appeal lodged; waiting for the judgment",
+    Phase.AWAITING_COLLECTION: "permit issued; waiting for collection at the desk",
+    Phase.CLOSED: "closed",
+}
+
+
+class Outcome(enum.StrEnum):
+    GRANTED = "granted"
+    INADMISSIBLE = "inadmissible"
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded"
+    UNFOUNDED = "unfounded"
+    NOT_PROCESSED = "not_processed"
+    WITHDRAWN = "withdrawn"
+
+
+NEGATIVE_OUTCOMES = frozenset({Outcome.INADMISSIBLE, Outcome.MANIFESTLY_UNFOUNDED, Outcome.UNFOUNDED})
+
+
+class Trigger(enum.StrEnum):
+    """What moves a case: human events (sent through updates) and the workflow's own results."""
+
+    # human events; the value is the event name used by `starter.py send`
+    DOCUMENTS = "documents"
+    INTERVIEW_DECISION = "interview-decision"
+    INTERVIEW_REPORT = "interview-report"
+    NO_SHOW = "no-show"
+    DECISION = "decision"
+    RESPONSE = "response"
+    APPEAL = "appeal"
+    JUDGMENT = "judgment"
+    WITHDRAW = "withdraw"
+    PERMIT_COLLECTED = "permit-collected"
+    # the workflow's own
+    REGISTERED = "registered"
+    DOCUMENTS_COMPLETE = "documents complete"
+    DOCUMENTS_INCOMPLETE = "documents incomplete"
+    REPAIR_PERIOD_ENDED = "repair period ended"
+    SLOT_BOOKED = "slot booked"
+    NO_SLOT_FREE = "no slot free"
+    RESPONSE_PERIOD_ENDED = "response period ended"
+    APPEAL_WINDOW_ENDED = "appeal window ended"
+    PERMIT_ISSUED = "permit issued"
+
+
+EVENTS: tuple[Trigger, ...] = (
+    Trigger.DOCUMENTS,
+    Trigger.INTERVIEW_DECISION,
+    Trigger.INTERVIEW_REPORT,
+    Trigger.NO_SHOW,
+    Trigger.DECISION,
+    Trigger.RESPONSE,
+    Trigger.APPEAL,
+    Trigger.JUDGMENT,
+    Trigger.WITHDRAW,
+    Trigger.PERMIT_COLLECTED,
+)
+
+_BEFORE_FINAL_DECISION = (
+    Phase.REGISTERING,
+    Phase.CHECKING_DOCUMENTS,
+    Phase.AWAITING_DOCUMENTS,
+    Phase.AWAITING_INTERVIEW_DECISION,
+    Phase.AWAITING_INTERVIEW_SLOT,
+    Phase.INTERVIEW_BOOKED,
+    Phase.AWAITING_DECISION,
+    Phase.INTENDED_DECISION,
+    Phase.AWAITING_FINAL_DECISION,
+)
+
+T = Trigger
+P = Phase
+
+TRANSITIONS: dict[Phase, dict[Trigger, frozenset[Phase]]] = {
+    P.REGISTERING: {T.REGISTERED: frozenset({P.CHECKING_DOCUMENTS})},
+    P.CHECKING_DOCUMENTS: {
+        T.DOCUMENTS_COMPLETE: frozenset({P.AWAITING_INTERVIEW_DECISION}),
+        T.DOCUMENTS_INCOMPLETE: frozenset({P.AWAITING_DOCUMENTS}),
+    },
+    P.AWAITING_DOCUMENTS: {
+        T.DOCUMENTS: frozenset({P.CHECKING_DOCUMENTS}),
+        T.REPAIR_PERIOD_ENDED: frozenset({P.CLOSED}),
+    },
+    P.AWAITING_INTERVIEW_DECISION: {
+        T.INTERVIEW_DECISION: frozenset({P.AWAITING_INTERVIEW_SLOT, P.AWAITING_DECISION}),
+    },
+    P.AWAITING_INTERVIEW_SLOT: {
+        T.SLOT_BOOKED: frozenset({P.INTERVIEW_BOOKED}),
+        T.NO_SLOT_FREE: frozenset({P.AWAITING_INTERVIEW_SLOT}),
+    },
+    P.INTERVIEW_BOOKED: {
+        T.INTERVIEW_REPORT: frozenset({P.AWAITING_DECISION}),
+        T.NO_SHOW: frozenset({P.AWAITING_DECISION}),
+    },
+    P.AWAITING_DECISION: {
+        T.DECISION: frozenset({P.INTENDED_DECISION, P.APPEAL_WINDOW, P.AWAITING_COLLECTION}),
+    },
+    P.INTENDED_DECISION: {
+        T.RESPONSE: frozenset({P.AWAITING_FINAL_DECISION}),
+        T.RESPONSE_PERIOD_ENDED: frozenset({P.AWAITING_FINAL_DECISION}),
+    },
+    P.AWAITING_FINAL_DECISION: {
+        T.DECISION: frozenset({P.APPEAL_WINDOW, P.AWAITING_COLLECTION}),
+    },
+    P.APPEAL_WINDOW: {
+        T.APPEAL: frozenset({P.APPEAL_LODGED}),
+        T.APPEAL_WINDOW_ENDED: frozenset({P.CLOSED}),
+    },
+    P.APPEAL_LODGED: {
+        T.JUDGMENT: frozenset({P.AWAITING_DECISION, P.CLOSED}),
+    },
+    P.AWAITING_COLLECTION: {
+        T.PERMIT_COLLECTED: frozenset({P.CLOSED}),
+    },
+    P.CLOSED: {},
+}
+for _phase in _BEFORE_FINAL_DECISION:
+    TRANSITIONS[_phase][T.WITHDRAW] = frozenset({P.CLOSED})
+
+# When an event arrives in a phase that does not take it, say what the case waits for.
+EVENT_WHEN: dict[Trigger, str] = {
+    T.DOCUMENTS: "only while the repair period is open",
+    T.INTERVIEW_DECISION: "only once the documents are complete and before the interview is decided",
+    T.INTERVIEW_REPORT: "only while an interview is booked",
+    T.NO_SHOW: "only while an interview is booked",
+    T.DECISION: "only once the documents are complete and the interview is settled",
+    T.RESPONSE: "only while an intended decision is open",
+    T.APPEAL: "only while the appeal window is open",
+    T.JUDGMENT: "only once an appeal is lodged",
+    T.WITHDRAW: "only before the final decision",
+    T.PERMIT_COLLECTED: "only once a permit is issued and not yet collected",
+}
+
+
+class TransitionError(Exception):
+    """A trigger the transition table does not allow in the current phase."""
+
+
+def allowed(phase: Phase, trigger: Trigger) -> bool:
+    return trigger in TRANSITIONS[phase]
+
+
+def rejection(phase: Phase, trigger: Trigger) -> str:
+    """A sentence a caller can show when an event is rejected."""
+    return (
+        f"event '{trigger.value}' is not allowed now: the case is {PHASE_TEXT[phase]} "
+        f"(phase '{phase.value}'); '{trigger.value}' is accepted {EVENT_WHEN.get(trigger, 'never')}"
+    )
+
+
+def move(phase: Phase, trigger: Trigger, target: Phase) -> Phase:
+    """Check one transition against the table and return the new phase."""
+    targets = TRANSITIONS[phase].get(trigger)
+    if targets is None or target not in targets:
+        raise TransitionError(f"{phase.value} --{trigger.value}--> {target.value} is not in the table")
+    return target
+
+
+def mermaid() -> str:
+    """The state diagram, generated from the table (the README embeds this text)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {Phase.REGISTERING.value}"]
+    for source, edges in TRANSITIONS.items():
+        for trigger, targets in edges.items():
+            for target in sorted(targets, key=lambda p: list(Phase).index(p)):
+                lines.append(f"    {source.value} --> {target.value}: {trigger.value}")
+    lines.append(f"    {Phase.CLOSED.value} --> [*]")
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""One frozen settings object, read from the environment at the edges.
+
+``worker.py``, ``starter.py`` and the codec server call ``Settings.from_env()``; workflows
+never read the environment.  Temporal's own connection variables (``TEMPORAL_ADDRESS``,
+``TEMPORAL_NAMESPACE``) are read as the ``temporal`` CLI reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_INTERPRETER_LANGUAGES = (
+    # The most common languages of asylum seekers in the Netherlands (IND/COA figures):
+    # Arabic, Tigrinya, Turkish, Persian, Dari, Pashto, Somali, Kurmanji, Sorani, Russian,
+    # Ukrainian, Amharic, Urdu, French, English.
+    "ar", "ti", "tr", "fa", "prs", "ps", "so", "kmr", "ckb", "ru", "uk", "am", "ur", "fr", "en",
+)
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "hasa"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    document_store: Path = Path("var/documents")
+    outbox_dir: Path = Path("var/letters")
+    max_document_bytes: int = 20 * 1024 * 1024
+    interpreter_languages: tuple[str, ...] = DEFAULT_INTERPRETER_LANGUAGES
+    slot_horizon_days: int = 60
+    interview_times: tuple[str, ...] = ("09:00", "11:00", "14:00")
+    desk_times: tuple[str, ...] = ("09:00", "09:30", "10:00", "10:30", "11:00", "13:30", "14:00", "14:30", "15:00")
+    desks: tuple[str, ...] = ("IND-loket Den Haag", "IND-loket Zwolle")
+    interview_locations: tuple[str, ...] = ("Aanmeldcentrum Ter Apel",)
+    extension_reminder_months: tuple[int, ...] = (6, 3, 1)
+    late_report_weeks: int = 4
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def registry_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'registry.sqlite3').as_posix()}"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("HASA_DATA_DIR", "var"))
+        return cls(
+            temporal_address=_env("TEMPORAL_ADDRESS", "localhost:7233"),
+            temporal_namespace=_env("TEMPORAL_NAMESPACE", "default"),
+            task_queue=_env("HASA_TASK_QUEUE", "hasa"),
+            data_dir=data_dir,
+            database_url=_env("HASA_DATABASE_URL", ""),
+            document_store=Path(_env("HASA_DOCUMENT_STORE", str(data_dir / "documents"))),
+            outbox_dir=Path(_env("HASA_OUTBOX_DIR", str(data_dir / "letters"))),
+            max_document_bytes=int(_env("HASA_MAX_DOCUMENT_BYTES", str(20 * 1024 * 1024))),
+            interpreter_languages=tuple(
+                x.strip() for x in _env("HASA_INTERPRETER_LANGUAGES", ",".join(DEFAULT_INTERPRETER_LANGUAGES)).split(",") if x.strip()
+            ),
+            slot_horizon_days=int(_env("HASA_SLOT_HORIZON_DAYS", "60")),
+            extension_reminder_months=tuple(
+                int(x) for x in _env("HASA_EXTENSION_REMINDER_MONTHS", "6,3,1").split(",") if x.strip()
+            ),
+            late_report_weeks=int(_env("HASA_LATE_REPORT_WEEKS", "4")),
+        )
