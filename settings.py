@@ -24,6 +24,10 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in value.split(",") if x.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     temporal_address: str = "localhost:7233"
@@ -60,9 +64,7 @@ class Settings:
             document_store=Path(_env("HASA_DOCUMENT_STORE", str(data_dir / "documents"))),
             outbox_dir=Path(_env("HASA_OUTBOX_DIR", str(data_dir / "letters"))),
             max_document_bytes=int(_env("HASA_MAX_DOCUMENT_BYTES", str(20 * 1024 * 1024))),
-            interpreter_languages=tuple(
-                x.strip() for x in _env("HASA_INTERPRETER_LANGUAGES", ",".join(DEFAULT_INTERPRETER_LANGUAGES)).split(",") if x.strip()
-            ),
+            interpreter_languages=_csv(_env("HASA_INTERPRETER_LANGUAGES", ",".join(DEFAULT_INTERPRETER_LANGUAGES))),
             slot_horizon_days=int(_env("HASA_SLOT_HORIZON_DAYS", "60")),
             extension_reminder_months=tuple(
                 int(x) for x in _env("HASA_EXTENSION_REMINDER_MONTHS", "6,3,1").split(",") if x.strip()
