@@ -406,8 +406,8 @@ class ApplicationWorkflow:
             self._finish_event()
             return
         assert self._outcome is not None
-        self._finish_event()
         await self._close(Trigger.JUDGMENT, self._outcome)
+        self._finish_event()
 
     async def _await_collection(self) -> None:
         event = await self._next_event(None)
@@ -416,15 +416,15 @@ class ApplicationWorkflow:
         assert isinstance(body, PermitCollectedEvent)
         assert self._permit is not None
         self._permit = self._permit.model_copy(update={"collected": True, "collected_on": body.collected_on})
-        self._finish_event()
         await self._close(Trigger.PERMIT_COLLECTED, Outcome.GRANTED)
+        self._finish_event()
 
     async def _withdraw(self, event: tuple[Trigger, Model]) -> None:
         for key in ("repair_by", "respond_by", "decide_by"):
             self._deadlines.pop(key, None)
         await self._letter("withdrawal", LetterKind.WITHDRAWAL, [Recipient.APPLICANT, Recipient.LAWYER])
-        self._finish_event()
         await self._close(Trigger.WITHDRAW, Outcome.WITHDRAWN)
+        self._finish_event()
 
     # --- step 6 and 7 work -----------------------------------------------------------------
 
@@ -518,10 +518,12 @@ class ApplicationWorkflow:
                 continue
             current = due
             try:
+                if target <= workflow.now():
+                    raise TimeoutError  # already due: warn now
                 await workflow.wait_condition(
                     lambda current=current: self._deadlines.get("decide_by") != current  # type: ignore[misc]
                     or self._is_closed(),
-                    timeout=max(target - workflow.now(), timedelta(0)),
+                    timeout=target - workflow.now(),
                 )
                 continue  # the deadline moved or the case closed: look again
             except TimeoutError:

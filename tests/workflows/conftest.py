@@ -1,0 +1,65 @@
+"""One time-skipping test server for the whole session; a fresh task queue per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from codec import KeyRing, data_converter
+from tests.conftest import binary
+
+SEARCH_ATTRIBUTES = {
+    "ApplicationStep": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "ApplicationPhase": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "ApplicationOutcome": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "DecisionDueBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "PolicyVersion": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "RepairBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "InterviewAt": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "PermitStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "PermitValidUntil": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "FineProposed": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+}
+
+
+@pytest.fixture(scope="session")
+async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=data_converter(keyring),
+    )
+    try:
+        await environment.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
+        )
+    except RPCError:
+        pass  # already registered by an earlier fixture in this session
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def client(env: WorkflowEnvironment) -> Client:
+    return env.client
+
+
+@pytest.fixture
+def new_worker(client: Client) -> Callable[..., Worker]:
+    def make(workflows: Sequence[type], activities: Sequence[Callable[..., Any]]) -> Worker:
+        return Worker(
+            client,
+            task_queue=f"tq-{uuid.uuid4()}",
+            workflows=list(workflows),
+            activities=list(activities),
+        )
+
+    return make

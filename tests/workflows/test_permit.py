@@ -1,0 +1,538 @@
+"""Whole lives of a residence permit on the time-skipping test server.
+
+Each test starts a permit as the application workflow hands it over, moves the server's
+clock to the moments that matter, sends events the way ``starter.py send`` does (updates by
+name), and checks what the holder would see: the letters with their kinds and workflow
+dates, the cards, and the permit's state.  The activities are in-memory fakes with the real
+names and contracts (``PermitWorld``); each life runs in well under 2 seconds of wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.deadlines import add_months
+from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, document_number_is_valid, permit_workflow_id
+from domain.messages import (
+    BookSlot,
+    IssuePermit,
+    LetterKind,
+    LetterRef,
+    LettersSent,
+    PermitInput,
+    PermitIssued,
+    SendLetter,
+    SlotBooking,
+)
+from domain.models import Model
+from domain.permit import (
+    CardCollected,
+    DocumentCollectedEvent,
+    DocumentInvalidated,
+    EventOutcome,
+    ExtensionApplicationEvent,
+    ExtensionDecisionEvent,
+    FineDecisionEvent,
+    FineDecisionRecorded,
+    InvalidateDocument,
+    PermanentApplicationEvent,
+    PermanentDecisionEvent,
+    PermitSettings,
+    PermitStatus,
+    PermitStatusRecorded,
+    PermitType,
+    PermitView,
+    PermitWorkflowInput,
+    RecordCardCollected,
+    RecordFineDecision,
+    RecordPermitStatus,
+    RecordViolation,
+    ReplaceDocumentEvent,
+    ReplacementReason,
+    ReportChangeEvent,
+    ViolationOutcome,
+    ViolationRecorded,
+    WithdrawalGround,
+    WithdrawPermitEvent,
+    local_date,
+    start_of_day,
+)
+from workflows.permit import PERMIT_STATUS, PERMIT_VALID_UNTIL, PermitWorkflow
+
+LIFE_WALL_SECONDS = 2.0
+_ids = itertools.count(1)
+
+
+# --- fakes -----------------------------------------------------------------------------------
+
+
+def fake_document_number(permit_type: str, n: int) -> str:
+    chars = []
+    for _ in range(8):
+        n, r = divmod(n, len(DOCUMENT_NUMBER_ALPHABET))
+        chars.append(DOCUMENT_NUMBER_ALPHABET[r])
+    return f"{permit_type}-V{''.join(reversed(chars))}"
+
+
+@dataclass
+class PermitWorld:
+    """The registry, outbox and desk as the permit workflow sees them; records every call."""
+
+    slots_free: bool = True
+    letters: list[SendLetter] = field(default_factory=list)
+    permits: list[IssuePermit] = field(default_factory=list)
+    bookings: list[BookSlot] = field(default_factory=list)
+    statuses: list[RecordPermitStatus] = field(default_factory=list)
+    invalidated: list[InvalidateDocument] = field(default_factory=list)
+    violations: list[RecordViolation] = field(default_factory=list)
+    fine_decisions: list[RecordFineDecision] = field(default_factory=list)
+    collected: list[RecordCardCollected] = field(default_factory=list)
+    _letter_keys: set[str] = field(default_factory=set)
+
+    @activity.defn(name="send_letter")
+    async def send_letter(self, inp: SendLetter) -> LettersSent:
+        if inp.key not in self._letter_keys:  # the outbox is idempotent by key
+            self._letter_keys.add(inp.key)
+            self.letters.append(inp)
+        return LettersSent(
+            letters=[LetterRef(letter_id=len(self.letters), recipient=r.value, kind=inp.kind.value, path="-", sha256="0" * 64) for r in inp.recipients]
+        )
+
+    @activity.defn(name="issue_permit")
+    async def issue_permit(self, inp: IssuePermit) -> PermitIssued:
+        self.permits.append(inp)
+        return PermitIssued(
+            document_number=fake_document_number(inp.permit_type, 1000 + len(self.permits)),
+            permit_type=inp.permit_type,
+            valid_from=inp.valid_from,
+            valid_until=inp.valid_until,
+            endorsement="Arbeid vrij toegestaan. TWV niet vereist.",
+        )
+
+    @activity.defn(name="book_slot")
+    async def book_slot(self, inp: BookSlot) -> SlotBooking:
+        self.bookings.append(inp)
+        if not self.slots_free:
+            return SlotBooking(booked=False)
+        return SlotBooking(booked=True, slot_id=len(self.bookings), starts_at=inp.not_before + timedelta(days=7), location="IND-loket Zwolle")
+
+    @activity.defn(name="record_permit_status")
+    async def record_permit_status(self, inp: RecordPermitStatus) -> PermitStatusRecorded:
+        self.statuses.append(inp)
+        return PermitStatusRecorded()
+
+    @activity.defn(name="invalidate_document")
+    async def invalidate_document(self, inp: InvalidateDocument) -> DocumentInvalidated:
+        self.invalidated.append(inp)
+        return DocumentInvalidated(document_number=inp.document_number)
+
+    @activity.defn(name="record_violation")
+    async def record_violation(self, inp: RecordViolation) -> ViolationRecorded:
+        self.violations.append(inp)
+        return ViolationRecorded(violation_id=len(self.violations))
+
+    @activity.defn(name="record_fine_decision")
+    async def record_fine_decision(self, inp: RecordFineDecision) -> FineDecisionRecorded:
+        self.fine_decisions.append(inp)
+        return FineDecisionRecorded()
+
+    @activity.defn(name="record_card_collected")
+    async def record_card_collected(self, inp: RecordCardCollected) -> CardCollected:
+        self.collected.append(inp)
+        return CardCollected()
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            self.send_letter,
+            self.issue_permit,
+            self.book_slot,
+            self.record_permit_status,
+            self.invalidate_document,
+            self.record_violation,
+            self.record_fine_decision,
+            self.record_card_collected,
+        ]
+
+    def kinds(self) -> list[LetterKind]:
+        return [letter.kind for letter in self.letters]
+
+    def dates(self, kind: LetterKind) -> list[date]:
+        return [date.fromisoformat(letter.facts["letter_date"]) for letter in self.letters if letter.kind is kind]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Life:
+    """One permit under test: its clock, its handle, and the world it talks to."""
+
+    env: WorkflowEnvironment
+    client: Client
+    world: PermitWorld
+    application_id: str
+    issued_on: date
+    valid_until: date
+    # The handle start_workflow returned: only its result() lets the test server skip time,
+    # and it follows the runs continue-as-new starts.
+    started_handle: WorkflowHandle[Any, PermitView]
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        # Without a run id: the latest run, also after continue-as-new.
+        return self.client.get_workflow_handle(permit_workflow_id(self.application_id))
+
+    async def today(self) -> date:
+        return local_date(await self.env.get_current_time())
+
+    async def advance_to(self, day: date, hours: int = 1) -> None:
+        """Move the clock to ``hours`` after the start of a Dutch day; timers on the way fire."""
+        target = start_of_day(day) + timedelta(hours=hours)
+        delta = target - await self.env.get_current_time()
+        assert delta > timedelta(0), f"{day} lies in the past"
+        await self.env.sleep(delta)
+
+    async def send(self, event: str, body: Model | dict[str, Any]) -> EventOutcome:
+        outcome: EventOutcome = await self.handle.execute_update(event, body, result_type=EventOutcome)
+        return outcome
+
+    async def rejected(self, event: str, body: Model | dict[str, Any]) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await self.handle.execute_update(event, body, result_type=EventOutcome)
+        cause = info.value.cause
+        return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+    async def status(self) -> PermitView:
+        view: PermitView = await self.handle.query("status", result_type=PermitView)
+        return view
+
+    async def result(self) -> PermitView:
+        return await self.started_handle.result()
+
+    def check_wall_time(self) -> None:
+        elapsed = time.monotonic() - self.started
+        assert elapsed < LIFE_WALL_SECONDS, f"this life took {elapsed:.2f} s of wall time"
+
+
+@pytest.fixture
+async def life(env: WorkflowEnvironment, client: Client, new_worker: Callable[..., Worker]) -> AsyncIterator[Life]:
+    world = PermitWorld()
+    worker = new_worker([PermitWorkflow], world.activities())
+    async with worker:
+        now = await env.get_current_time()
+        issued_on = local_date(now)
+        valid_until = add_months(issued_on, 60) - timedelta(days=1)
+        application_id = f"HASA-2026-{next(_ids) + 900000:06d}"
+        handover = PermitInput(
+            application_id=application_id,
+            document_number=fake_document_number("III", next(_ids)),
+            valid_from=issued_on,
+            valid_until=valid_until,
+            issued_at=now,
+        )
+        handle = await client.start_workflow(
+            PermitWorkflow.run,
+            PermitWorkflowInput(handover=handover, settings=PermitSettings(extension_reminder_months=(6, 3, 1), late_report_weeks=4)),
+            id=permit_workflow_id(application_id),
+            task_queue=worker.task_queue,
+        )
+        yield Life(env, client, world, application_id, issued_on, valid_until, handle)
+
+
+# --- whole lives -----------------------------------------------------------------------------
+
+
+async def test_extension_second_term_and_permanent_permit(life: Life) -> None:
+    until = life.valid_until
+    # The window opens 6 months before expiry; a reminder goes out at 6 and at 3 months.
+    await life.advance_to(add_months(until, -3))
+    view = await life.status()
+    assert view.next_reminder == add_months(until, -1)
+    assert life.world.dates(LetterKind.EXTENSION_REMINDER) == [add_months(until, -6), add_months(until, -3)]
+
+    outcome = await life.send("extension-application", ExtensionApplicationEvent(submitted_on=await life.today()))
+    assert outcome.permit.status is PermitStatus.EXTENSION_PENDING
+    assert outcome.permit.pending_applications[0].kind == "extension"
+
+    # No 1-month reminder while the extension is pending.
+    await life.advance_to(add_months(until, -1), hours=2)
+    assert len(life.world.dates(LetterKind.EXTENSION_REMINDER)) == 2
+
+    outcome = await life.send("extension-decision", ExtensionDecisionEvent(granted=True, grounds="asylum grounds still apply"))
+    second_until = add_months(until, 60)
+    assert outcome.permit.status is PermitStatus.ACTIVE
+    assert outcome.permit.valid_from == until + timedelta(days=1)
+    assert outcome.permit.valid_until == second_until
+    assert outcome.permit.term == 2
+    assert outcome.permit.card_awaiting_collection
+    assert outcome.permit.desk_appointment is not None
+
+    # The renewal continued the workflow as new; the state came along.
+    view = await life.status()
+    assert view.term == 2
+    assert view.next_reminder == add_months(second_until, -6)
+    description = await life.handle.describe()
+    assert description.run_id != description.raw_description.workflow_execution_info.first_run_id
+    await life.send("document-collected", DocumentCollectedEvent(collected_on=await life.today()))
+
+    # Five consecutive years: a letter that a permanent permit may be applied for.
+    five_years = add_months(life.issued_on, 60)
+    await life.advance_to(five_years)
+    assert life.world.dates(LetterKind.PERMANENT_ELIGIBLE) == [five_years]
+    assert life.world.letters[-1].items  # the conditions
+
+    outcome = await life.send(
+        "permanent-application", PermanentApplicationEvent(submitted_on=await life.today(), civic_integration_met=True)
+    )
+    assert outcome.permit.status is PermitStatus.PERMANENT_PENDING
+    outcome = await life.send("permanent-decision", PermanentDecisionEvent(granted=True, grounds="conditions met"))
+    assert outcome.permit.status is PermitStatus.REPLACED_BY_PERMANENT
+    assert outcome.permit.permit_type is PermitType.PERMANENT
+    assert outcome.permit.document_number.startswith("IV-V")
+    await life.send("document-collected", DocumentCollectedEvent(collected_on=await life.today()))
+
+    final = await life.result()
+    assert final.status is PermitStatus.REPLACED_BY_PERMANENT
+    assert final.permit_type is PermitType.PERMANENT
+    assert len(final.document_numbers) == 3
+    assert all(document_number_is_valid(n) for n in final.document_numbers)
+    assert final.finished
+    assert [p.purpose for p in life.world.permits] == ["extension-2", "permanent"]
+    assert [p.permit_type for p in life.world.permits] == ["III", "IV"]
+    assert life.world.kinds() == [
+        LetterKind.EXTENSION_REMINDER,
+        LetterKind.EXTENSION_REMINDER,
+        LetterKind.EXTENSION_DECISION,
+        LetterKind.CARD_INVITATION,
+        LetterKind.PERMANENT_ELIGIBLE,
+        LetterKind.PERMANENT_DECISION,
+        LetterKind.CARD_INVITATION,
+    ]
+    assert [s.status for s in life.world.statuses] == [
+        PermitStatus.ACTIVE,
+        PermitStatus.EXTENSION_PENDING,
+        PermitStatus.ACTIVE,
+        PermitStatus.PERMANENT_PENDING,
+        PermitStatus.REPLACED_BY_PERMANENT,
+    ]
+    assert len(life.world.collected) == 2
+    life.check_wall_time()
+
+
+async def test_lost_card_replaced(life: Life) -> None:
+    await life.advance_to(add_months(life.issued_on, 12))
+    before = await life.status()
+    outcome = await life.send("replace-document", ReplaceDocumentEvent(reason=ReplacementReason.LOST, police_report="PV-2027-0042"))
+    assert not outcome.refused
+    view = outcome.permit
+    assert view.document_number != before.document_number
+    assert view.invalid_document_numbers == [before.document_number]
+    assert view.document_numbers == [before.document_number, view.document_number]
+    assert view.valid_until == life.valid_until  # a replacement does not extend
+    assert view.card_awaiting_collection
+    assert [i.document_number for i in life.world.invalidated] == [before.document_number]
+    assert life.world.invalidated[0].reason == "lost"
+    assert life.world.permits[0].purpose == "replacement-1"
+    assert life.world.bookings[0].purpose == "desk-replacement-1"
+    assert life.world.kinds() == [LetterKind.REPLACEMENT, LetterKind.CARD_INVITATION]
+
+    await life.send("document-collected", DocumentCollectedEvent(collected_on=await life.today()))
+    assert not (await life.status()).card_awaiting_collection
+    message = await life.rejected("document-collected", DocumentCollectedEvent(collected_on=await life.today()))
+    assert "no new card waits at the desk" in message
+
+    final = await life.result()  # nothing else happens: the permit runs out
+    assert final.status is PermitStatus.EXPIRED
+    life.check_wall_time()
+
+
+async def test_replacement_refused_near_expiry(life: Life) -> None:
+    await life.advance_to(add_months(life.valid_until, -2))
+    before = await life.status()
+    outcome = await life.send("replace-document", ReplaceDocumentEvent(reason=ReplacementReason.DAMAGED))
+    assert outcome.refused
+    assert "apply for extension instead" in outcome.message
+    assert outcome.permit.document_number == before.document_number
+    assert outcome.permit.invalid_document_numbers == []
+    assert life.world.permits == []
+    assert life.world.letters[-1].kind is LetterKind.REPLACEMENT_REFUSED
+
+    # A stolen card is refused a replacement too, but its number is invalid for good.
+    outcome = await life.send("replace-document", ReplaceDocumentEvent(reason=ReplacementReason.STOLEN, police_report="PV-1"))
+    assert outcome.refused
+    assert outcome.permit.invalid_document_numbers == [before.document_number]
+    assert life.world.permits == []
+
+    final = await life.result()
+    assert final.status is PermitStatus.EXPIRED
+    assert life.world.kinds().count(LetterKind.REPLACEMENT_REFUSED) == 2
+    life.check_wall_time()
+
+
+async def test_withdrawal_ends_the_permit(life: Life) -> None:
+    await life.advance_to(add_months(life.issued_on, 24))
+    before = await life.status()
+    outcome = await life.send(
+        "withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.PUBLIC_ORDER, explanation="conviction for a serious crime")
+    )
+    assert outcome.permit.status is PermitStatus.WITHDRAWN
+    final = await life.result()
+    assert final.status is PermitStatus.WITHDRAWN
+    assert final.next_reminder is None
+    assert final.invalid_document_numbers == [before.document_number]
+    assert life.world.kinds() == [LetterKind.PERMIT_WITHDRAWN]
+    assert life.world.statuses[-1].withdrawal_ground is WithdrawalGround.PUBLIC_ORDER
+    with pytest.raises(RPCError):  # the workflow is closed: it takes no more events
+        await life.handle.execute_update("report-change", ReportChangeEvent(kind="address", occurred_on=await life.today(), reported_on=await life.today()))
+    life.check_wall_time()
+
+
+async def test_plain_expiry(life: Life) -> None:
+    final = await life.result()
+    until = life.valid_until
+    assert final.status is PermitStatus.EXPIRED
+    assert life.world.kinds() == [LetterKind.EXTENSION_REMINDER] * 3 + [LetterKind.PERMIT_EXPIRED]
+    assert life.world.dates(LetterKind.EXTENSION_REMINDER) == [add_months(until, -6), add_months(until, -3), add_months(until, -1)]
+    assert life.world.dates(LetterKind.PERMIT_EXPIRED) == [until + timedelta(days=1)]
+    assert [letter.facts["months_before"] for letter in life.world.letters[:3]] == ["6", "3", "1"]
+    assert [s.status for s in life.world.statuses] == [PermitStatus.ACTIVE, PermitStatus.EXPIRED]
+    assert [item.text for item in final.timeline if item.done][-1].startswith("permit expired")
+    life.check_wall_time()
+
+
+async def test_late_reports_a_warning_then_a_fine(life: Life) -> None:
+    await life.advance_to(add_months(life.issued_on, 3))
+    today = await life.today()
+    outcome = await life.send(
+        "report-change", ReportChangeEvent(kind="address", occurred_on=today - timedelta(weeks=6), reported_on=today)
+    )
+    assert "warning" in outcome.message
+    assert outcome.permit.warnings[0].valid_until == add_months(today, 24)
+    outcome = await life.send("report-change", ReportChangeEvent(kind="work", occurred_on=today - timedelta(weeks=2), reported_on=today))
+    assert outcome.message == "change reported in time"
+
+    await life.advance_to(add_months(life.issued_on, 15))
+    today = await life.today()
+    outcome = await life.send(
+        "report-change", ReportChangeEvent(kind="household", occurred_on=today - timedelta(weeks=5), reported_on=today)
+    )
+    assert "fine" in outcome.message
+    fine = outcome.permit.fines[0]
+    assert fine.maximum_eur == Decimal(1500)
+    assert fine.status == "proposed"
+
+    message = await life.rejected("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(2000)))
+    assert "above the legal maximum of EUR 1,500" in message
+    assert (await life.status()).fines[0].status == "proposed"  # the rejected event changed nothing
+
+    outcome = await life.send("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(1200)))
+    assert outcome.permit.fines[0].status == "imposed"
+    assert outcome.permit.fines[0].amount_eur == Decimal(1200)
+    assert "no fine is proposed" in await life.rejected("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(10)))
+
+    assert [v.outcome for v in life.world.violations] == [ViolationOutcome.WARNING, ViolationOutcome.FINE]
+    assert [v.sequence for v in life.world.violations] == [1, 2]
+    assert life.world.fine_decisions[0].violation_sequence == 2
+    assert life.world.kinds() == [LetterKind.WARNING, LetterKind.FINE, LetterKind.FINE]
+    assert [letter.facts["amount"] for letter in life.world.letters[1:]] == ["1500.00", "1200.00"]
+
+    await life.send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.RESIDENCE_ABROAD, explanation="moved abroad"))
+    assert (await life.result()).status is PermitStatus.WITHDRAWN
+    life.check_wall_time()
+
+
+# --- validators, concurrency, timers and what operators see ----------------------------------
+
+
+async def test_validators_reject_without_changing_the_state(life: Life) -> None:
+    before = await life.status()
+    today = await life.today()
+    message = await life.rejected("extension-application", ExtensionApplicationEvent(submitted_on=today))
+    assert "may be applied for from" in message
+    message = await life.rejected("extension-decision", ExtensionDecisionEvent(granted=True, grounds="x"))
+    assert "'extension-decision' is not allowed now" in message
+    message = await life.rejected("permanent-application", PermanentApplicationEvent(submitted_on=today, civic_integration_met=True))
+    assert "5 consecutive years" in message
+    message = await life.rejected("replace-document", {"reason": "lost"})  # what a caller skipping validation sends
+    assert "police report" in message
+    assert await life.status() == before
+    history = await life.handle.fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    await life.send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.GROUNDS_LAPSED, explanation="country safe"))
+    await life.result()
+    life.check_wall_time()
+
+
+async def test_two_decisions_at_once_grant_one_extension(life: Life) -> None:
+    await life.advance_to(add_months(life.valid_until, -4))
+    await life.send("extension-application", ExtensionApplicationEvent(submitted_on=await life.today()))
+    decision = ExtensionDecisionEvent(granted=True, grounds="grounds apply")
+    results = await asyncio.gather(
+        life.handle.execute_update("extension-decision", decision, result_type=EventOutcome),
+        life.handle.execute_update("extension-decision", decision, result_type=EventOutcome),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, EventOutcome) for r in results) == 1
+    assert sum(isinstance(r, WorkflowUpdateFailedError) for r in results) == 1
+    assert [p.purpose for p in life.world.permits] == ["extension-2"]
+    view = await life.status()
+    assert view.valid_until == add_months(life.valid_until, 60)
+    await life.send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.GROUNDS_LAPSED, explanation="-"))
+    await life.result()
+    life.check_wall_time()
+
+
+async def test_desk_booking_is_retried_when_no_slot_is_free(life: Life) -> None:
+    await life.advance_to(add_months(life.issued_on, 6))
+    life.world.slots_free = False
+    outcome = await life.send("replace-document", ReplaceDocumentEvent(reason=ReplacementReason.DAMAGED))
+    assert outcome.permit.card_awaiting_collection
+    assert outcome.permit.desk_appointment is None
+    assert LetterKind.CARD_INVITATION not in life.world.kinds()
+    life.world.slots_free = True
+    await life.advance_to(await life.today() + timedelta(days=2))
+    view = await life.status()
+    assert view.desk_appointment is not None
+    assert life.world.kinds() == [LetterKind.REPLACEMENT, LetterKind.CARD_INVITATION]
+    assert len(life.world.bookings) == 2
+    await life.send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.GROUNDS_LAPSED, explanation="-"))
+    await life.result()
+    life.check_wall_time()
+
+
+async def test_search_attributes_and_details_hold_no_personal_data(life: Life) -> None:
+    view = await life.status()
+    description = await life.handle.describe()
+    attributes = description.typed_search_attributes
+    assert attributes.get(PERMIT_STATUS) == "active"
+    valid_until = attributes.get(PERMIT_VALID_UNTIL)
+    assert valid_until is not None
+    assert valid_until == start_of_day(life.valid_until)
+    metadata = await life.handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = metadata.current_details
+    assert "type III, status **active**" in details
+    assert f"| {add_months(life.valid_until, -6)} | due | extension reminder (6 months before expiry) due |" in details
+    assert view.document_number not in details
+    assert life.application_id not in details
+    await life.send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.GROUNDS_LAPSED, explanation="-"))
+    await life.result()
+    attributes = (await life.handle.describe()).typed_search_attributes
+    assert attributes.get(PERMIT_STATUS) == "withdrawn"
+    life.check_wall_time()
