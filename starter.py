@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import filetype
 from pydantic import BaseModel, ValidationError
@@ -382,10 +382,11 @@ async def read_status(client: Client, application_id: str) -> CaseStatus:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise Refused(f"unknown application id {application_id!r}: no such case") from None
         raise
+    status: CaseStatus
     if description.status is WorkflowExecutionStatus.RUNNING:
         status = await handle.query("status", result_type=CaseStatus)
     elif description.status is WorkflowExecutionStatus.COMPLETED:
-        status = await handle.result()
+        status = cast(CaseStatus, await handle.result())
     else:
         raise Refused(f"case {application_id} ended abnormally ({description.status.name if description.status else 'unknown'})")
     permit = await read_permit(client, application_id)

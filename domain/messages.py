@@ -40,6 +40,7 @@ class MissingItem(Model):
     code: str = Field(description="e.g. application_form, evidence, translation, file_missing, sha256_mismatch, type, size")
     document_id: str | None = None
     message: str = Field(description="Dutch-free, personal-data-free text for the letter and the UI")
+    message_nl: str = Field(default="", description="the same problem in Dutch, for the letter to the applicant")
 
 
 class DocumentCheckResult(Model):
@@ -169,7 +170,6 @@ class CloseCase(Model):
 class CaseClosed(Model):
     application_id: str
     outcome: str
-
 
 
 class PermitInput(Model):

@@ -280,6 +280,4 @@ def json_schema(name: str | None = None) -> dict[str, Any]:
     return EVENT_MODELS[name].model_json_schema()
 
 
-OutcomeName = Literal[
-    "granted", "inadmissible", "manifestly_unfounded", "unfounded", "not_processed", "withdrawn"
-]
+OutcomeName = Literal["granted", "inadmissible", "manifestly_unfounded", "unfounded", "not_processed", "withdrawn"]

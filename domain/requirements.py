@@ -32,8 +32,7 @@ def findings(application: Application) -> list[Finding]:
         Finding(
             requirement="earlier_application",
             met=earlier_ok,
-            note=f"earlier application: {previous.outcome.value}"
-            + ("" if previous.final else " (not yet final)"),
+            note=f"earlier application: {previous.outcome.value}" + ("" if previous.final else " (not yet final)"),
         ),
         Finding(
             requirement="new_elements",

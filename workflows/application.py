@@ -297,9 +297,7 @@ class ApplicationWorkflow:
             self._move(Trigger.NO_SLOT_FREE, Phase.AWAITING_INTERVIEW_SLOT)
             return
         self._warnings = [w for w in self._warnings if "interview slot" not in w]
-        self._interview = self._interview.model_copy(
-            update={"starts_at": booking.starts_at, "location": booking.location}
-        )
+        self._interview = self._interview.model_copy(update={"starts_at": booking.starts_at, "location": booking.location})
         await self._letter(
             "interview-invitation",
             LetterKind.INTERVIEW_INVITATION,
@@ -448,9 +446,7 @@ class ApplicationWorkflow:
             ),
             DecisionRecorded,
         )
-        self._decisions.append(
-            DecisionView(sequence=sequence, outcome=body.outcome.value, final=final, decided_at=now)
-        )
+        self._decisions.append(DecisionView(sequence=sequence, outcome=body.outcome.value, final=final, decided_at=now))
 
     async def _issue_permit(self) -> None:
         today = workflow.now().astimezone(dl.AMSTERDAM).date()
@@ -504,9 +500,7 @@ class ApplicationWorkflow:
         while self._phase is not Phase.CLOSED:
             due = self._deadlines.get("decide_by")
             if due is None:
-                await workflow.wait_condition(
-                    lambda: "decide_by" in self._deadlines or self._phase is Phase.CLOSED
-                )
+                await workflow.wait_condition(lambda: "decide_by" in self._deadlines or self._phase is Phase.CLOSED)
                 continue
             warn_at = due.due - self._options.decision_warning_lead
             if self._decide_alert == "":
@@ -521,8 +515,10 @@ class ApplicationWorkflow:
                 if target <= workflow.now():
                     raise TimeoutError  # already due: warn now
                 await workflow.wait_condition(
-                    lambda current=current: self._deadlines.get("decide_by") != current  # type: ignore[misc]
-                    or self._is_closed(),
+                    lambda current=current: (
+                        self._deadlines.get("decide_by") != current  # type: ignore[misc]
+                        or self._is_closed()
+                    ),
                     timeout=target - workflow.now(),
                 )
                 continue  # the deadline moved or the case closed: look again
@@ -535,9 +531,7 @@ class ApplicationWorkflow:
                 else f"decision deadline passed at {dl_local(due.due)}"
             )
             self._warnings = [w for w in self._warnings if not w.startswith("decision ")] + [text]
-            workflow.logger.warning(
-                "decision deadline %s", level, extra={"application_id": self._app.application_id}
-            )
+            workflow.logger.warning("decision deadline %s", level, extra={"application_id": self._app.application_id})
             self._publish()
 
     def _is_closed(self) -> bool:
@@ -799,4 +793,3 @@ class ApplicationWorkflow:
 
 def dl_local(instant: datetime) -> str:
     return instant.astimezone(dl.AMSTERDAM).strftime("%d-%m-%Y %H:%M")
-

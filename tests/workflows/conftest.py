@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -37,12 +38,10 @@ async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=data_converter(keyring),
     )
-    try:
+    with contextlib.suppress(RPCError):  # already registered earlier in this session
         await environment.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
         )
-    except RPCError:
-        pass  # already registered by an earlier fixture in this session
     yield environment
     await environment.shutdown()
 

@@ -124,14 +124,17 @@ async def test_granted_without_interview(client: Client, worker: Worker, fake: F
         assert granted.step_number == 7
         assert granted.outcome == "granted"
         assert granted.permit is not None
-        assert granted.permit.valid_until == date(granted.permit.valid_from.year + 5, granted.permit.valid_from.month, granted.permit.valid_from.day)
+        assert granted.permit.valid_until == date(
+            granted.permit.valid_from.year + 5, granted.permit.valid_from.month, granted.permit.valid_from.day
+        )
         assert "decide_by" not in granted.deadlines
 
         done = await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat()})
         assert done.closed
         final = await handle.result()
         assert final.outcome == "granted"
-        assert final.permit is not None and final.permit.collected
+        assert final.permit is not None
+        assert final.permit.collected
     assert fake.letter_kinds() == ["acknowledgement", "permit_invitation"]
     assert [b.kind.value for b in fake.bookings] == ["desk"]
     assert len(fake.permits) == 1
@@ -157,7 +160,9 @@ async def test_granted_after_interview(client: Client, worker: Worker, fake: Fak
     assert fake.letter_kinds() == ["acknowledgement", "interview_invitation", "permit_invitation"]
 
 
-async def test_no_interview_slot_is_a_visible_wait(client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry) -> None:
+async def test_no_interview_slot_is_a_visible_wait(
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
+) -> None:
     fake.slots_free = False
     async with worker:
         handle = await start(client, worker, make_application())
@@ -274,7 +279,9 @@ async def test_old_policy_intended_decision_then_final(client: Client, worker: W
     assert [(d.final, d.outcome.value) for d in fake.decisions] == [(False, "unfounded"), (True, "unfounded")]
 
 
-async def test_old_policy_response_period_passes(client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry) -> None:
+async def test_old_policy_response_period_passes(
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
+) -> None:
     async with worker:
         handle = await start(client, worker, make_application(received_at="2026-06-11T16:00:00+02:00"))
         await wait_phase(handle, "awaiting_interview_decision")
@@ -336,8 +343,15 @@ async def test_appeal_upheld_closes(client: Client, worker: Worker, fake: FakeRe
     ("event", "body", "reason"),
     [
         ("decision", {"outcome": "granted", **DECIDE}, "only once the documents are complete and the interview is settled"),
-        ("documents", {"documents": [{"id": "d9", "kind": "other", "filename": "x.pdf", "media_type": "application/pdf", "language": "nl"}]},
-         "only while the repair period is open"),
+        (
+            "documents",
+            {
+                "documents": [
+                    {"id": "d9", "kind": "other", "filename": "x.pdf", "media_type": "application/pdf", "language": "nl"}
+                ]
+            },
+            "only while the repair period is open",
+        ),
         ("appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 1"}, "only while the appeal window is open"),
         ("permit-collected", {"collected_on": "2026-12-01"}, "only once a permit is issued"),
         ("no-show", {}, "only while an interview is booked"),
@@ -372,7 +386,9 @@ async def test_withdraw_after_final_decision_is_rejected(client: Client, worker:
         assert await status(handle) == before
 
 
-async def test_decision_deadline_warns_before_and_after(client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry) -> None:
+async def test_decision_deadline_warns_before_and_after(
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
+) -> None:
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
     received = (now - timedelta(days=60 - 10)).isoformat()  # 2 months from it ends in about 10 days
     async with worker:
