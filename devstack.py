@@ -31,7 +31,6 @@ SEARCH_ATTRIBUTE_FLAGS = (
     "ApplicationOutcome=Keyword",
     "DecisionDueBy=Datetime",
     "PolicyVersion=Keyword",
-    "RepairBy=Datetime",
     "InterviewAt=Datetime",
     "PermitStatus=Keyword",
     "PermitValidUntil=Datetime",

@@ -15,7 +15,21 @@ DEFAULT_INTERPRETER_LANGUAGES = (
     # The most common languages of asylum seekers in the Netherlands (IND/COA figures):
     # Arabic, Tigrinya, Turkish, Persian, Dari, Pashto, Somali, Kurmanji, Sorani, Russian,
     # Ukrainian, Amharic, Urdu, French, English.
-    "ar", "ti", "tr", "fa", "prs", "ps", "so", "kmr", "ckb", "ru", "uk", "am", "ur", "fr", "en",
+    "ar",
+    "ti",
+    "tr",
+    "fa",
+    "prs",
+    "ps",
+    "so",
+    "kmr",
+    "ckb",
+    "ru",
+    "uk",
+    "am",
+    "ur",
+    "fr",
+    "en",
 )
 
 

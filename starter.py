@@ -64,7 +64,6 @@ SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
     "ApplicationOutcome": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "DecisionDueBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
     "PolicyVersion": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "RepairBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
     "InterviewAt": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
     "PermitStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "PermitValidUntil": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
@@ -147,11 +146,8 @@ class Intake:
             if not path.is_file() or Path(name).name != name:
                 self.errors.append({"field": f"{where}.filename", "message": f"file {name!r} is missing from {self.directory}"})
                 continue
-            if ingest:
-                sha, size = self.store.put_file(path)
-            else:
-                sha, size = sha256_file(path), path.stat().st_size
-            doc["sha256"], doc["size_bytes"] = sha, size
+            if ingest:  # a dry run (ingest=False) only checks that the file is there
+                doc["sha256"], doc["size_bytes"] = self.store.put_file(path)
 
     def _check_stored(self, doc: dict[str, Any], where: str) -> None:
         sha = doc.get("sha256")
@@ -163,6 +159,15 @@ class Intake:
             self.errors.append(
                 {"field": f"{where}.size_bytes", "message": "differs from the size of the stored file with this sha256"}
             )
+
+
+def _hash_in_place(doc: Any, directory: Path | None) -> None:
+    """For `check`: record hash and size of a file in DIR without storing it."""
+    if not isinstance(doc, dict) or doc.get("sha256") is not None or directory is None:
+        return
+    path = directory / str(doc.get("filename"))
+    if path.is_file():
+        doc["sha256"], doc["size_bytes"] = sha256_file(path), path.stat().st_size
 
 
 def sha256_file(path: Path) -> str:
@@ -192,7 +197,13 @@ def parse_application(text: str, intake: Intake, *, ingest: bool) -> tuple[Appli
     intake.resolve(docs if isinstance(docs, list) else [], "documents", ingest=False)
     if intake.errors:
         return None, intake.errors
-    intake.resolve(docs if isinstance(docs, list) else [], "documents", ingest=ingest)
+    if ingest:
+        intake.resolve(docs if isinstance(docs, list) else [], "documents", ingest=True)
+    else:
+        for doc in docs if isinstance(docs, list) else []:
+            _hash_in_place(doc, intake.directory)
+    if intake.errors:
+        return None, intake.errors
     try:
         return Application.model_validate(raw, context={"now": now}), []
     except ValidationError as err:

@@ -45,15 +45,6 @@ WARNING_VALID_MONTHS = 24  # a warning counts for 2 years
 FINE_MAXIMUM_EUR = Decimal("1500")  # administrative fine for breaching the duty to inform
 FINE_MAXIMUM_LESS_SERIOUS_EUR = FINE_MAXIMUM_EUR / 2
 
-PERMANENT_CONDITIONS: tuple[str, ...] = (
-    "5 consecutive years of residence on a temporary asylum permit",
-    "civic integration (inburgering) met, or an exemption",
-    "the asylum grounds still apply",
-    "main residence in the Netherlands",
-    "no false or withheld information",
-    "no danger to public order or national security",
-)
-
 
 class PermitRuleError(ValueError):
     """An event the rules do not accept now; the message is shown to the caller as is."""
@@ -339,6 +330,7 @@ class PermitSettings(Model):
     permanent_document_years: int = Field(
         default=10, ge=1, le=20, description="Validity of the type IV card (unconfirmed: 10 years)."
     )
+    desk_notice_days: int = Field(default=7, ge=0, le=60, description="A new card is ready at the desk after this.")
     desk_booking_retry_hours: int = Field(default=24, ge=1, le=24 * 14)
 
     @field_validator("extension_reminder_months")
@@ -661,6 +653,10 @@ def check_event(state: PermitState, trigger: PermitTrigger, event: Model, today:
             raise PermitRuleError(f"reported_on {event.reported_on} lies in the future (today is {today})")
     elif isinstance(event, FineDecisionEvent):
         _check_fine_decision(state, event)
+    elif isinstance(event, ReplaceDocumentEvent):
+        if state.card_awaiting_collection() is not None:
+            # The waiting card is the replacement; a lost old card is reported at the desk.
+            raise PermitRuleError("a new card already waits at the desk: collect it instead of asking for a replacement")
     elif isinstance(event, DocumentCollectedEvent):
         card = state.card_awaiting_collection()
         if card is None:

@@ -97,7 +97,6 @@ APPLICATION_PHASE = SearchAttributeKey.for_keyword("ApplicationPhase")
 APPLICATION_OUTCOME = SearchAttributeKey.for_keyword("ApplicationOutcome")
 DECISION_DUE_BY = SearchAttributeKey.for_datetime("DecisionDueBy")
 POLICY_VERSION = SearchAttributeKey.for_keyword("PolicyVersion")
-REPAIR_BY = SearchAttributeKey.for_datetime("RepairBy")
 INTERVIEW_AT = SearchAttributeKey.for_datetime("InterviewAt")
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
@@ -229,7 +228,7 @@ class ApplicationWorkflow:
             f"documents-missing-{self._check_round}",
             LetterKind.DOCUMENTS_MISSING,
             [Recipient.APPLICANT, Recipient.LAWYER],
-            items=[m.message for m in self._missing],
+            items=[m.message_nl or m.message for m in self._missing],
             repair_by=dl_local(repair_by.due),
             repair_basis=repair_by.explanation,
         )
@@ -775,7 +774,6 @@ class ApplicationWorkflow:
         status = self._status()
         step = PHASE_STEP.get(self._phase, self._last_step)
         decide_by = self._deadlines.get("decide_by")
-        repair_by = self._deadlines.get("repair_by")
         interview_at = self._interview.starts_at if self._phase is Phase.INTERVIEW_BOOKED else None
         workflow.upsert_search_attributes(
             [
@@ -784,7 +782,6 @@ class ApplicationWorkflow:
                 POLICY_VERSION.value_set(self._policy.id),
                 APPLICATION_OUTCOME.value_set(self._outcome.value) if self._outcome else APPLICATION_OUTCOME.value_unset(),
                 DECISION_DUE_BY.value_set(decide_by.due) if decide_by else DECISION_DUE_BY.value_unset(),
-                REPAIR_BY.value_set(repair_by.due) if repair_by else REPAIR_BY.value_unset(),
                 INTERVIEW_AT.value_set(interview_at) if interview_at else INTERVIEW_AT.value_unset(),
             ]
         )

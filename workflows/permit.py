@@ -60,7 +60,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import Model
     from domain.permit import (
-        PERMANENT_CONDITIONS,
         ApplicationKind,
         Card,
         CardStatus,
@@ -189,6 +188,10 @@ class PermitWorkflow:
                     pass
             async with self._lock:
                 await self._fire_due_timers()
+            if next_due(self._state) == due and due.at <= workflow.now():
+                # next_due and _fire_due_timers disagree: fail the workflow task (it is retried
+                # and a fixed worker picks it up) rather than spin until the deadlock detector.
+                raise RuntimeError(f"timer {due.trigger.value} at {due.at} was due but nothing handled it")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return view(self._state)
 
@@ -244,7 +247,11 @@ class PermitWorkflow:
     async def _expire(self, now: datetime) -> None:
         state = self._state
         target = move(state.status, T.EXPIRY_REACHED, S.EXPIRED)
-        await self._letter(LetterKind.PERMIT_EXPIRED, f"expired-{state.term}", {"valid_until": state.valid_until.isoformat()})
+        await self._letter(
+            LetterKind.PERMIT_EXPIRED,
+            f"expired-{state.term}",
+            {"valid_until": state.valid_until.isoformat(), "document_number": state.document_number},
+        )
         await self._record_status(target)
         state.status = target
         state.note(now, T.EXPIRY_REACHED, f"permit expired (last valid day {state.valid_until})")
@@ -293,7 +300,7 @@ class PermitWorkflow:
                 await self._letter(
                     LetterKind.EXTENSION_DECISION,
                     f"extension-decision-{sequence}",
-                    {"granted": "no", "grounds": event.grounds, "valid_until": state.valid_until.isoformat()},
+                    {"outcome": "refused", "grounds": event.grounds, "valid_until": state.valid_until.isoformat()},
                 )
                 await self._record_status(target)
                 state.pending = None
@@ -312,7 +319,7 @@ class PermitWorkflow:
                 LetterKind.EXTENSION_DECISION,
                 f"extension-decision-{sequence}",
                 {
-                    "granted": "yes",
+                    "outcome": "granted",
                     "grounds": event.grounds,
                     "valid_from": valid_from.isoformat(),
                     "valid_until": valid_until.isoformat(),
@@ -377,7 +384,7 @@ class PermitWorkflow:
                 await self._letter(
                     LetterKind.PERMANENT_DECISION,
                     f"permanent-decision-{sequence}",
-                    {"granted": "no", "grounds": event.grounds, "valid_until": state.valid_until.isoformat()},
+                    {"outcome": "refused", "grounds": event.grounds, "valid_until": state.valid_until.isoformat()},
                 )
                 await self._record_status(target)
                 state.pending = None
@@ -394,7 +401,7 @@ class PermitWorkflow:
                 LetterKind.PERMANENT_DECISION,
                 f"permanent-decision-{sequence}",
                 {
-                    "granted": "yes",
+                    "outcome": "granted",
                     "grounds": event.grounds,
                     "valid_from": today.isoformat(),
                     "card_valid_until": valid_until.isoformat(),
@@ -438,10 +445,10 @@ class PermitWorkflow:
                     LetterKind.REPLACEMENT_REFUSED,
                     f"replacement-refused-{state_sequence}",
                     {
-                        "reason": event.reason.value,
-                        "refusal": refusal,
+                        "reason": "expiring",
+                        "requested_for": event.reason.value,
                         "valid_until": state.valid_until.isoformat(),
-                        "extension_window_opens": extension_window_opens(state.valid_until).isoformat(),
+                        "apply_from": extension_window_opens(state.valid_until).isoformat(),
                     },
                 )
                 if reported:
@@ -460,7 +467,12 @@ class PermitWorkflow:
             await self._letter(
                 LetterKind.REPLACEMENT,
                 f"replacement-{sequence}",
-                {"reason": event.reason.value, "valid_until": state.valid_until.isoformat()},
+                {
+                    "reason": event.reason.value,
+                    "document_number": card.document_number,
+                    "old_document_number": old.document_number,
+                    "valid_until": state.valid_until.isoformat(),
+                },
             )
             await self._book_desk(card)
             old.status, old.invalid_reason = CardStatus.INVALID, event.reason.value
@@ -490,11 +502,6 @@ class PermitWorkflow:
                 self._changed()
                 return self._outcome(T.REPORT_CHANGE, "change reported in time")
             sequence = state.violations + 1
-            facts = {
-                "occurred_on": event.occurred_on.isoformat(),
-                "reported_on": event.reported_on.isoformat(),
-                "late_report_weeks": str(self._settings.late_report_weeks),
-            }
             if outcome is ViolationOutcome.WARNING:
                 warning = new_warning(state, event, today)
                 await self._activity(
@@ -513,7 +520,12 @@ class PermitWorkflow:
                 await self._letter(
                     LetterKind.WARNING,
                     f"warning-{warning.sequence}",
-                    {**facts, "warning_valid_until": warning.valid_until.isoformat()},
+                    {
+                        "violation": event.kind,
+                        "occurred_on": event.occurred_on.isoformat(),
+                        "reported_on": event.reported_on.isoformat(),
+                        "valid_until": warning.valid_until.isoformat(),
+                    },
                 )
                 state.warnings.append(warning)
                 state.violations = sequence
@@ -535,11 +547,8 @@ class PermitWorkflow:
                     fine_maximum_eur=fine.maximum_eur,
                 ),
             )
-            await self._letter(
-                LetterKind.FINE,
-                f"fine-{fine.sequence}-proposed",
-                {**facts, "stage": "proposed", "maximum_eur": f"{fine.maximum_eur:.2f}"},
-            )
+            # No letter yet: the fine letter (templates/fine.txt.j2) imposes a fine, and an
+            # officer decides whether and how much with the fine-decision event.
             state.fines.append(fine)
             state.violations = sequence
             state.note(now, T.REPORT_CHANGE, "change reported late again within 2 years: fine proposed")
@@ -573,11 +582,16 @@ class PermitWorkflow:
                     decided_on=today,
                 ),
             )
-            await self._letter(
-                LetterKind.FINE,
-                f"fine-{fine.sequence}-decision",
-                {"stage": "decision", "imposed": "yes" if event.imposed else "no", "amount_eur": f"{amount:.2f}"},
-            )
+            if event.imposed:
+                await self._letter(
+                    LetterKind.FINE,
+                    f"fine-{fine.sequence}",
+                    {
+                        "amount": f"{amount:.2f}",
+                        "violation": fine.change_kind,
+                        "reduced": "true" if fine.less_serious else "false",
+                    },
+                )
             fine.status = FineStatus.IMPOSED if event.imposed else FineStatus.NOT_IMPOSED
             fine.amount_eur = event.amount_eur if event.imposed else None
             fine.decided_on = today
@@ -602,7 +616,12 @@ class PermitWorkflow:
             await self._letter(
                 LetterKind.PERMIT_WITHDRAWN,
                 "withdrawn",
-                {"ground": event.ground.value, "explanation": event.explanation},
+                {
+                    "reason": event.ground.value,
+                    "grounds": event.explanation,
+                    "effective_from": local_date(now).isoformat(),
+                    "document_number": state.document_number,
+                },
             )
             await self._record_status(target, withdrawal_ground=event.ground)
             for card in live:
@@ -741,7 +760,7 @@ class PermitWorkflow:
                 application_id=self._state.application_id,
                 kind=SlotKind.DESK,
                 purpose=f"desk-{card.purpose}",
-                not_before=now,
+                not_before=now + timedelta(days=self._settings.desk_notice_days),
             ),
             result_type=SlotBooking,
             start_to_close_timeout=REGISTRY_TIMEOUT,
@@ -755,8 +774,9 @@ class PermitWorkflow:
             f"card-invitation-{card.purpose}",
             {
                 "permit_type": card.permit_type.value,
-                "starts_at": booking.starts_at.isoformat(),
-                "location": booking.location or "",
+                "desk_at": booking.starts_at.isoformat(),
+                "desk_location": booking.location or "",
+                "document_number": card.document_number,
                 "valid_until": card.valid_until.isoformat(),
             },
         )
@@ -790,20 +810,22 @@ class PermitWorkflow:
                 "months_before": str(months_before),
                 "valid_until": state.valid_until.isoformat(),
                 "apply_from": extension_window_opens(state.valid_until).isoformat(),
-                "apply_by": state.valid_until.isoformat(),
+                "document_number": state.document_number,
             },
         )
 
     async def _send_permanent_eligible(self) -> None:
+        """The conditions are in the letter's template (``permanent_eligible.txt.j2``)."""
         state = self._state
+        eligible_from = local_date(state.five_years_at)
         await self._letter(
             LetterKind.PERMANENT_ELIGIBLE,
             "permanent-eligible",
             {
-                "five_years_on": local_date(state.five_years_at).isoformat(),
+                "eligible_from": eligible_from.isoformat(),
+                "apply_from": min(eligible_from, extension_window_opens(state.valid_until)).isoformat(),
                 "valid_until": state.valid_until.isoformat(),
             },
-            items=list(PERMANENT_CONDITIONS),
         )
 
     # --- bookkeeping -----------------------------------------------------------------------

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -16,20 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from codec import KeyRing, data_converter
+from starter import SEARCH_ATTRIBUTES
 from tests.conftest import binary
-
-SEARCH_ATTRIBUTES = {
-    "ApplicationStep": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "ApplicationPhase": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "ApplicationOutcome": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "DecisionDueBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "PolicyVersion": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "RepairBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "InterviewAt": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "PermitStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "PermitValidUntil": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "FineProposed": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,217 @@
+"""The outbox: real PDFs, one row per (case, key, recipient), Latin-1-safe names."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.letters import LETTER_FACTS_MISSING, LetterActivities, LetterOutbox, bedrag, datum, latin1, moment
+from activities.registry import RegistryActivities
+from activities.registry_db import LetterRow, Registry
+from domain.messages import LetterKind, Recipient, RegisterCase, SendLetter
+from domain.models import Application
+
+ALL = [Recipient.APPLICANT, Recipient.LAWYER, Recipient.RETURN_SERVICE]
+
+# Enough facts for every kind, in the formats the workflow sends them.
+FACTS = {
+    "received_on": "2026-11-27",
+    "decide_by": "2027-01-27",
+    "repair_by": "04-12-2026 09:30",
+    "interview_at": "08-12-2026 09:00",
+    "location": "Aanmeldcentrum Ter Apel",
+    "outcome": "inadmissible",
+    "grounds": "No new elements.",
+    "respond_by": "2026-12-15T10:00:00+01:00",
+    "appeal_by": "2026-12-21T23:59:00+01:00",
+    "valid_from": "2026-12-14",
+    "valid_until": "2031-12-14",
+    "endorsement": "Arbeid vrij toegestaan. TWV niet vereist.",
+    "desk_at": "05-01-2027 13:30",
+    "desk_location": "IND-loket Zwolle",
+    "document_number": "III-V123AL568",
+    "amount": "750",
+    "reason": "lost",
+}
+
+
+def letter(
+    app_id: str, kind: LetterKind, key: str | None = None, recipients: list[Recipient] | None = None, **facts: str
+) -> SendLetter:
+    return SendLetter(
+        application_id=app_id,
+        key=key or kind.value.replace("_", "-"),
+        kind=kind,
+        recipients=recipients or [Recipient.APPLICANT, Recipient.LAWYER],
+        facts=facts or FACTS,
+        items=["het aanvraagformulier (model M35-O) ontbreekt"],
+    )
+
+
+def text_of(path: str) -> str:
+    """The text shown in one of our PDFs: the strings of its (Flate-compressed) text operators.
+
+    Lines are joined with a space, so a phrase wrapped across lines still matches.
+    """
+    shown: list[str] = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", Path(path).read_bytes(), re.S):
+        try:
+            # decompressobj stops at the end of the zlib data and ignores the line break
+            # before "endstream" (a stream's last byte may itself be a CR).
+            content = zlib.decompressobj().decompress(stream).decode("latin-1")
+        except zlib.error:
+            continue  # not compressed: fonts and other binary streams
+        for literal in re.findall(r"\(((?:[^()\\]|\\.)*)\)\s*Tj", content):
+            shown.append(re.sub(r"\\(.)", r"\1", literal))
+    return " ".join(" ".join(shown).split())
+
+
+def test_send_writes_a_pdf_and_a_row_once(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application, registry: Registry, settings
+) -> None:
+    request = letter(registered.application_id, LetterKind.ACKNOWLEDGEMENT)
+    first = env.run(letter_activities.send_letter, request)
+    again = env.run(letter_activities.send_letter, request)
+    assert again == first
+    assert [ref.recipient for ref in first.letters] == ["applicant", "lawyer"]
+    for ref in first.letters:
+        path = Path(ref.path)
+        assert path.parent == settings.outbox_dir / registered.application_id
+        assert path.name == f"acknowledgement-{ref.recipient}.pdf"
+        assert path.read_bytes().startswith(b"%PDF")
+    with registry.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(LetterRow)) == 2
+    assert not list(settings.outbox_dir.rglob(".tmp-*"))
+
+
+def test_letter_text_is_dutch_and_addressed(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    sent = env.run(letter_activities.send_letter, letter(registered.application_id, LetterKind.DOCUMENTS_MISSING))
+    applicant, lawyer = (text_of(ref.path) for ref in sent.letters)
+    assert "Rania Haddad" in applicant
+    assert "0987654321" in applicant
+    assert "Geachte heer/mevrouw Haddad" in applicant
+    assert "4 december 2026 om 09:30 uur" in applicant
+    assert "het aanvraagformulier (model M35-O) ontbreekt" in applicant
+    assert "Geachte mr. J. de Vries" in lawyer
+    assert "afschrift" in lawyer
+
+
+def test_the_workflow_can_date_a_letter(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    request = letter(registered.application_id, LetterKind.WITHDRAWAL, recipients=[Recipient.APPLICANT], letter_date="2027-03-01")
+    sent = env.run(letter_activities.send_letter, request)
+    assert "Datum: 1 maart 2027" in text_of(sent.letters[0].path)
+
+
+def test_no_lawyer_is_skipped_not_an_error(
+    env: ActivityEnvironment,
+    letter_activities: LetterActivities,
+    registry_activities: RegistryActivities,
+    application: Application,
+) -> None:
+    without = application.model_copy(
+        update={"application_id": "HASA-2026-000200", "applicant": application.applicant.model_copy(update={"lawyer": None})}
+    )
+    env.run(
+        registry_activities.register_case,
+        RegisterCase(application=without, policy_version="vw2000", decide_by=application.received_at),
+    )
+    sent = env.run(letter_activities.send_letter, letter(without.application_id, LetterKind.WITHDRAWAL))
+    assert [ref.recipient for ref in sent.letters] == ["applicant"]
+
+
+@pytest.mark.parametrize("kind", list(LetterKind))
+def test_every_kind_renders_for_every_recipient(
+    kind: LetterKind, env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    sent = env.run(letter_activities.send_letter, letter(registered.application_id, kind, recipients=ALL))
+    assert len(sent.letters) == 3
+    for ref in sent.letters:
+        text = text_of(ref.path)
+        assert "Immigratie- en Naturalisatiedienst" in text
+        assert "{{" not in text
+        assert "{%" not in text
+
+
+def test_decision_to_the_return_service_names_the_return_decision_not_the_grounds(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    sent = env.run(
+        letter_activities.send_letter,
+        letter(
+            registered.application_id,
+            LetterKind.DECISION,
+            recipients=[Recipient.RETURN_SERVICE],
+            outcome="unfounded",
+            grounds="Secret grounds.",
+            appeal_by="2027-01-11T23:59:00+01:00",
+        ),
+    )
+    text = text_of(sent.letters[0].path)
+    assert "Dienst Terugkeer en Vertrek" in text
+    assert "terugkeerbesluit" in text
+    assert "Secret grounds" not in text
+    assert "geboren op 17 april 1991" in text
+
+
+def test_missing_required_fact_is_refused(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    with pytest.raises(ApplicationError) as raised:
+        env.run(
+            letter_activities.send_letter, letter(registered.application_id, LetterKind.INTERVIEW_INVITATION, location="Ter Apel")
+        )
+    assert raised.value.type == LETTER_FACTS_MISSING
+    assert raised.value.non_retryable
+
+
+def test_a_key_that_is_not_a_file_name_is_refused(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    with pytest.raises(ApplicationError):
+        env.run(letter_activities.send_letter, letter(registered.application_id, LetterKind.WITHDRAWAL, key="../escape"))
+
+
+def test_names_outside_latin1_render(
+    env: ActivityEnvironment,
+    letter_activities: LetterActivities,
+    registry_activities: RegistryActivities,
+    application: Application,
+) -> None:
+    person = application.applicant.model_copy(update={"given_names": "Łukasz Nguyễn", "family_name": "Đorđević-Şahin محمد"})
+    app = application.model_copy(update={"application_id": "HASA-2026-000201", "applicant": person})
+    env.run(registry_activities.register_case, RegisterCase(application=app, policy_version="vw2000", decide_by=app.received_at))
+    sent = env.run(letter_activities.send_letter, letter(app.application_id, LetterKind.FINE, amount="1500"))
+    text = text_of(sent.letters[0].path)
+    assert "Lukasz Nguyen Dordevic-Sahin" in text
+    assert "EUR 1.500,00" in text
+
+
+def test_latin1_folding() -> None:
+    assert latin1("Łódź €5 – “ok” é ë ß") == 'Lódz EUR5 - "ok" é ë ß'
+    assert latin1("e\u0301") == "é"  # decomposed input is composed first
+    assert latin1("مرحبا") == "?????"
+    assert re.fullmatch(r"[\x00-\xff]*", latin1("Nguyễn Văn Đức ǅ ﬁ"))
+
+
+def test_dutch_dates_and_amounts() -> None:
+    assert datum("2026-05-05") == "5 mei 2026"
+    assert moment("2026-12-15T09:00:00+00:00") == "15 december 2026 om 10:00 uur"
+    assert moment("04-12-2026 09:30") == "4 december 2026 om 09:30 uur"
+    assert datum("volgt per brief") == "volgt per brief"
+    assert bedrag("1500") == "€\u00a01.500,00"
+    assert bedrag("750.5") == "€\u00a0750,50"
+
+
+def test_every_kind_has_a_template(outbox: LetterOutbox) -> None:
+    # The constructor refuses to start without one; this just makes it visible.
+    assert outbox.outbox_dir.name == "letters"
