@@ -49,6 +49,7 @@ from domain import checklist
 from domain.case import CaseStatus
 from domain.identifiers import APPLICATION_ID_PATTERN, application_workflow_id, permit_workflow_id
 from domain.models import EVENT_MODELS, Application, Document, Model, json_schema
+from domain.permit import PERMIT_EVENT_MODELS, PermitSettings
 from domain.requirements import findings
 from logconfig import configure_logging
 from settings import Settings
@@ -236,10 +237,10 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
 
 def case_options(settings: Settings) -> CaseOptions:
     return CaseOptions(
-        permit_settings={
-            "extension_reminder_months": list(settings.extension_reminder_months),
-            "late_report_weeks": settings.late_report_weeks,
-        }
+        permit_settings=PermitSettings(
+            extension_reminder_months=settings.extension_reminder_months,
+            late_report_weeks=settings.late_report_weeks,
+        )
     )
 
 
@@ -423,16 +424,8 @@ async def read_permit(client: Client, application_id: str) -> dict[str, Any] | N
     return view if isinstance(view, dict) else {"value": view}
 
 
-def _permit_event_models() -> dict[str, type[Model]]:
-    try:
-        from domain.permit import PERMIT_EVENT_MODELS
-    except ImportError:  # the permit's life is optional for the application's events
-        return {}
-    return dict(PERMIT_EVENT_MODELS)
-
-
 def event_models() -> dict[str, type[Model]]:
-    return {**EVENT_MODELS, **_permit_event_models()}
+    return {**EVENT_MODELS, **PERMIT_EVENT_MODELS}
 
 
 def parse_event_body(event: str, body: str | None, settings: Settings, documents: str | None) -> Model:

@@ -22,24 +22,20 @@ from temporalio.worker import Worker
 from activities.document_store import DocumentStore
 from activities.documents import DocumentActivities
 from activities.letters import LetterActivities, LetterOutbox
+from activities.permits import PermitActivities
 from activities.registry import RegistryActivities
 from activities.registry_db import Registry
 from logconfig import configure_logging
 from settings import Settings
 from temporal_client import connect
 from workflows.application import ApplicationWorkflow
+from workflows.permit import PermitWorkflow
 
 ACTIVITY_THREADS = 16
 
 
 def workflows() -> list[type]:
-    classes: list[type] = [ApplicationWorkflow]
-    try:
-        from workflows.permit import PermitWorkflow
-    except ImportError:  # pragma: no cover - only while the permit module is absent
-        return classes
-    classes.append(PermitWorkflow)
-    return classes
+    return [ApplicationWorkflow, PermitWorkflow]
 
 
 def activities(settings: Settings, registry: Registry) -> list[Callable[..., Any]]:
@@ -58,10 +54,6 @@ def activities(settings: Settings, registry: Registry) -> list[Callable[..., Any
         document_activities.check_documents,
         letter_activities.send_letter,
     ]
-    try:
-        from activities.permits import PermitActivities
-    except ImportError:  # pragma: no cover - only while the permit module is absent
-        return found
     found += PermitActivities(registry).all()
     return found
 

@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import Field
@@ -40,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         PermitView,
         details_markdown,
     )
-    from domain.identifiers import application_workflow_id
+    from domain.identifiers import application_workflow_id, permit_workflow_id
     from domain.messages import (
         BookSlot,
         CaseClosed,
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         LetterKind,
         LettersSent,
         MissingItem,
+        PermitInput,
         PermitIssued,
         Recipient,
         RecordDecision,
@@ -78,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawEvent,
         check_document_references,
     )
+    from domain.permit import PermitSettings, PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
     from domain.steps import (
         NEGATIVE_OUTCOMES,
@@ -119,7 +122,7 @@ class CaseOptions(Model):
     interview_notice: timedelta = Field(default=timedelta(days=2))
     desk_notice: timedelta = Field(default=timedelta(days=7))
     decision_warning_lead: timedelta = Field(default=DECISION_WARNING_LEAD)
-    permit_settings: dict[str, object] = Field(default_factory=dict)
+    permit_settings: PermitSettings = Field(default_factory=PermitSettings)
 
 
 class ApplicationInput(Model):
@@ -490,8 +493,35 @@ class ApplicationWorkflow:
         await self._start_permit_life(issued)
 
     async def _start_permit_life(self, issued: PermitIssued) -> None:
-        """Hand-over point for the permit's five-year life (issue 3)."""
-        return
+        """Hand the permit over to its own workflow, which outlives this one.
+
+        A child workflow with ``ParentClosePolicy.ABANDON`` rather than a start from an
+        activity: the start is a command in this workflow's history, so it happens exactly
+        once even when a worker dies around it (an activity would need its own
+        "already started" handling), the parent/child link is visible in the Web UI, and
+        ABANDON lets the permit run on for years after the application closes.  Only the
+        start is awaited, never the result.
+        """
+        app_id = self._app.application_id
+        settings = self._options.permit_settings.model_copy(update={"term_years": self._policy.permit_validity_years})
+        await workflow.start_child_workflow(
+            "ResidencePermit",
+            PermitWorkflowInput(
+                handover=PermitInput(
+                    application_id=app_id,
+                    document_number=issued.document_number,
+                    permit_type=issued.permit_type,
+                    valid_from=issued.valid_from,
+                    valid_until=issued.valid_until,
+                    issued_at=workflow.now(),
+                    language=self._app.applicant.language,
+                ),
+                settings=settings,
+            ),
+            id=permit_workflow_id(app_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary=f"Residence permit of application {app_id}",
+        )
 
     # --- the deadline watcher --------------------------------------------------------------
 

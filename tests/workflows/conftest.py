@@ -19,8 +19,7 @@ from starter import SEARCH_ATTRIBUTES
 from tests.conftest import binary
 
 
-@pytest.fixture(scope="session")
-async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+async def start_environment(keyring: KeyRing) -> WorkflowEnvironment:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=data_converter(keyring),
@@ -29,6 +28,25 @@ async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
         await environment.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
         )
+    return environment
+
+
+@pytest.fixture(scope="session")
+async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+    environment = await start_environment(keyring)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+async def own_env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+    """A test server of the test's own, for a test that skips weeks of time.
+
+    The shared server's clock can stop skipping late in a long session (its
+    `unlock_time_skipping_with_sleep` then times out; seen with temporal-test-server 1.40
+    after some twenty cases), so a test that needs `env.sleep` late runs on its own.
+    """
+    environment = await start_environment(keyring)
     yield environment
     await environment.shutdown()
 

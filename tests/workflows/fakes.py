@@ -29,6 +29,19 @@ from domain.messages import (
     SendLetter,
     SlotBooking,
 )
+from domain.models import Model
+from domain.permit import (
+    CardCollected,
+    DocumentInvalidated,
+    FineDecisionRecorded,
+    InvalidateDocument,
+    PermitStatusRecorded,
+    RecordCardCollected,
+    RecordFineDecision,
+    RecordPermitStatus,
+    RecordViolation,
+    ViolationRecorded,
+)
 
 
 @dataclass
@@ -44,6 +57,7 @@ class FakeRegistry:
     checks: list[CheckDocuments] = field(default_factory=list)
     closed: list[CloseCase] = field(default_factory=list)
     registered: list[RegisterCase] = field(default_factory=list)
+    permit_events: list[Model] = field(default_factory=list)
 
     @activity.defn(name="register_case")
     async def register_case(self, inp: RegisterCase) -> CaseRegistered:
@@ -83,7 +97,7 @@ class FakeRegistry:
     async def issue_permit(self, inp: IssuePermit) -> PermitIssued:
         self.permits.append(inp)
         return PermitIssued(
-            document_number=f"{inp.permit_type}-V12345AB{len(self.permits)}"[:14],
+            document_number=f"{inp.permit_type}-V12345AB{len(self.permits)}",
             permit_type=inp.permit_type,
             valid_from=inp.valid_from,
             valid_until=inp.valid_until,
@@ -105,8 +119,39 @@ class FakeRegistry:
             ]
         )
 
+    # The permit's own activities (its workflow starts after a grant); recorded, not judged.
+    @activity.defn(name="record_permit_status")
+    async def record_permit_status(self, inp: RecordPermitStatus) -> PermitStatusRecorded:
+        self.permit_events.append(inp)
+        return PermitStatusRecorded()
+
+    @activity.defn(name="invalidate_document")
+    async def invalidate_document(self, inp: InvalidateDocument) -> DocumentInvalidated:
+        self.permit_events.append(inp)
+        return DocumentInvalidated(document_number=inp.document_number)
+
+    @activity.defn(name="record_violation")
+    async def record_violation(self, inp: RecordViolation) -> ViolationRecorded:
+        self.permit_events.append(inp)
+        return ViolationRecorded(violation_id=len(self.permit_events))
+
+    @activity.defn(name="record_fine_decision")
+    async def record_fine_decision(self, inp: RecordFineDecision) -> FineDecisionRecorded:
+        self.permit_events.append(inp)
+        return FineDecisionRecorded()
+
+    @activity.defn(name="record_card_collected")
+    async def record_card_collected(self, inp: RecordCardCollected) -> CardCollected:
+        self.permit_events.append(inp)
+        return CardCollected()
+
     def activities(self) -> list[object]:
         return [
+            self.record_permit_status,
+            self.invalidate_document,
+            self.record_violation,
+            self.record_fine_decision,
+            self.record_card_collected,
             self.register_case,
             self.check_documents,
             self.book_slot,

@@ -25,6 +25,7 @@ from domain.deadlines import AMSTERDAM
 from domain.identifiers import application_workflow_id
 from domain.models import Application
 from tests.conftest import EXAMPLE
+from tests.workflows.fake_permit import FakePermitWorkflow
 from tests.workflows.fakes import FakeRegistry
 from workflows.application import ApplicationInput, ApplicationWorkflow, CaseOptions
 
@@ -40,12 +41,7 @@ def make_application(received_at: str = "2026-11-27T09:30:00+01:00", **applicant
 
 
 def workflow_classes() -> list[type]:
-    classes: list[type] = [ApplicationWorkflow]
-    try:
-        from workflows.permit import PermitWorkflow
-    except ImportError:
-        return classes
-    return [*classes, PermitWorkflow]
+    return [ApplicationWorkflow, FakePermitWorkflow]
 
 
 _started: list[WorkflowHandle[Any, CaseStatus]] = []
@@ -57,8 +53,9 @@ async def terminate_leftovers() -> AsyncIterator[None]:
     yield
     while _started:
         handle = _started.pop()
-        with contextlib.suppress(RPCError):
-            await handle.terminate("test over")
+        for workflow_id in (handle.id, handle.id.replace("application-", "permit-", 1)):
+            with contextlib.suppress(RPCError):
+                await handle._client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 async def start(client: Client, worker: Worker, app: Application) -> WorkflowHandle[Any, CaseStatus]:
@@ -103,6 +100,7 @@ def fake() -> FakeRegistry:
 @pytest.fixture
 async def worker(new_worker: Callable[..., Worker], fake: FakeRegistry) -> Worker:
     return new_worker(workflow_classes(), fake.activities())
+
 
 
 async def test_granted_without_interview(client: Client, worker: Worker, fake: FakeRegistry) -> None:
@@ -386,9 +384,9 @@ async def test_withdraw_after_final_decision_is_rejected(client: Client, worker:
         assert await status(handle) == before
 
 
-async def test_decision_deadline_warns_before_and_after(
-    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
-) -> None:
+async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnvironment, fake: FakeRegistry) -> None:
+    env, client = own_env, own_env.client
+    worker = Worker(client, task_queue="deadline", workflows=workflow_classes(), activities=fake.activities())
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
     received = (now - timedelta(days=60 - 10)).isoformat()  # 2 months from it ends in about 10 days
     async with worker:

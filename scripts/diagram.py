@@ -1,0 +1,14 @@
+"""Print the state diagrams (Mermaid) generated from the transition tables, for the README."""
+
+from __future__ import annotations
+
+from domain import permit, steps
+
+
+def blocks() -> list[str]:
+    return [steps.mermaid(), permit.mermaid()]
+
+
+if __name__ == "__main__":
+    for block in blocks():
+        print(f"```mermaid\n{block}\n```\n")
