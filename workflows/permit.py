@@ -116,6 +116,7 @@ with workflow.unsafe.imports_passed_through():
 # Datetime).  PermitValidUntil is the start of the last valid Dutch day.
 PERMIT_STATUS = SearchAttributeKey.for_keyword("PermitStatus")
 PERMIT_VALID_UNTIL = SearchAttributeKey.for_datetime("PermitValidUntil")
+FINE_PROPOSED = SearchAttributeKey.for_bool("FineProposed")
 
 # Registry activities, called by name (they are written and registered beside the
 # application's activities).
@@ -158,7 +159,7 @@ class PermitWorkflow:
         self._lock = asyncio.Lock()
         self._version = 0
         self._renewed = False
-        self._published: tuple[str, date] | None = None
+        self._published: tuple[str, date, bool] | None = None
 
     # --- the main loop -------------------------------------------------------------------
 
@@ -846,12 +847,14 @@ class PermitWorkflow:
 
     def _publish(self) -> None:
         state = self._state
-        published = (state.status.value, state.valid_until)
+        fine_proposed = state.open_fine() is not None
+        published = (state.status.value, state.valid_until, fine_proposed)
         if published != self._published:
             workflow.upsert_search_attributes(
                 [
                     PERMIT_STATUS.value_set(state.status.value),
                     PERMIT_VALID_UNTIL.value_set(start_of_day(state.valid_until)),
+                    FINE_PROPOSED.value_set(fine_proposed),
                 ]
             )
             self._published = published

@@ -78,7 +78,7 @@ from domain.permit import (
     local_date,
     start_of_day,
 )
-from workflows.permit import PERMIT_STATUS, PERMIT_VALID_UNTIL, PermitWorkflow
+from workflows.permit import FINE_PROPOSED, PERMIT_STATUS, PERMIT_VALID_UNTIL, PermitWorkflow
 
 LIFE_WALL_SECONDS = 2.0
 _ids = itertools.count(1)
@@ -489,6 +489,7 @@ async def test_late_reports_a_warning_then_a_fine(life: Life) -> None:
     fine = outcome.permit.fines[0]
     assert fine.maximum_eur == Decimal(1500)
     assert fine.status == "proposed"
+    assert (await life.handle.describe()).typed_search_attributes.get(FINE_PROPOSED) is True
 
     message = await life.rejected("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(2000)))
     assert "above the legal maximum of EUR 1,500" in message
@@ -496,6 +497,7 @@ async def test_late_reports_a_warning_then_a_fine(life: Life) -> None:
 
     outcome = await life.send("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(1200)))
     assert outcome.permit.fines[0].status == "imposed"
+    assert (await life.handle.describe()).typed_search_attributes.get(FINE_PROPOSED) is False
     assert outcome.permit.fines[0].amount_eur == Decimal(1200)
     assert "no fine is proposed" in await life.rejected("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(10)))
 

@@ -1,0 +1,72 @@
+"""Record application histories for the replay test: ``python -m tests.replay.record_application_history``.
+
+Run it only when a new history should be kept (say, before a workflow change that goes
+behind ``workflow.patched``); the old files stay, so today's code must keep replaying them.
+Payloads are encrypted with the test key in ``histories/test-codec-key.json`` (test data
+only, fictitious persons), so the replayer is exercised with the codec as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from temporalio.worker import Worker
+
+from codec import KeyRing, generate_key_file
+from tests.workflows.conftest import start_environment
+from tests.workflows.fake_permit import FakePermitWorkflow
+from tests.workflows.fakes import FakeRegistry
+from tests.workflows.test_application import DECIDE, make_application, send, start, wait_phase
+from workflows.application import ApplicationWorkflow
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+KEY_FILE = HISTORIES / "test-codec-key.json"
+
+
+def keyring() -> KeyRing:
+    return KeyRing.from_file(KEY_FILE)
+
+
+async def record() -> None:
+    environment = await start_environment(keyring())
+    try:
+        fake = FakeRegistry()
+        async with Worker(
+            environment.client,
+            task_queue="record",
+            workflows=[ApplicationWorkflow, FakePermitWorkflow],
+            activities=fake.activities(),
+        ) as worker:
+            # 1. new policy: interview, granted, permit collected
+            handle = await start(environment.client, worker, make_application())
+            await wait_phase(handle, "awaiting_interview_decision")
+            await send(handle, "interview-decision", {"needed": True, "reason": "verify the summons"})
+            await send(handle, "interview-report", {"held_on": "2026-12-03", "report_document": None})
+            granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
+            assert granted.permit is not None
+            await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat()})
+            await handle.result()
+            (HISTORIES / "application_granted.json").write_text((await handle.fetch_history()).to_json())
+
+            # 2. old policy: intended decision, response, final rejection, appeal annulled, granted
+            handle = await start(environment.client, worker, make_application(received_at="2026-05-04T10:00:00+02:00"))
+            await wait_phase(handle, "awaiting_interview_decision")
+            await send(handle, "interview-decision", {"needed": False, "reason": "file suffices"})
+            await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
+            await send(handle, "response", {"submitted_on": "2026-11-28", "summary": "the summons is authentic"})
+            await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
+            await send(handle, "appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 26/12345"})
+            await send(handle, "judgment", {"result": "annulled"})
+            granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
+            assert granted.permit is not None
+            await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat()})
+            await handle.result()
+            (HISTORIES / "application_annulled_then_granted.json").write_text((await handle.fetch_history()).to_json())
+    finally:
+        await environment.shutdown()
+
+
+if __name__ == "__main__":
+    generate_key_file(KEY_FILE, key_id="replay-test")  # kept if it exists
+    asyncio.run(record())
