@@ -27,6 +27,7 @@ from domain.steps import (
     move,
     rejection,
 )
+from scripts.diagram import blocks
 from tests.conftest import EXAMPLE, ROOT
 
 
@@ -99,9 +100,13 @@ def test_rejection_says_what_the_case_waits_for() -> None:
     )
 
 
-def test_readme_state_diagram_is_generated_from_the_table() -> None:
+def test_readme_state_diagrams_are_generated_from_the_tables() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert f"```mermaid\n{mermaid()}\n```" in readme, "run: python -m scripts.diagram > the README block"
+    application, permit = blocks()
+    assert application == mermaid()
+    for block in (application, permit):
+        assert f"```mermaid\n{block}\n```" in readme, "paste `python -m scripts.diagram` into the README"
+    assert "permit issued" in permit
 
 
 def test_outcomes_are_the_six_of_the_issue() -> None:
