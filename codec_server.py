@@ -39,6 +39,8 @@ from temporalio.api.common.v1 import Payloads
 
 from codec import CodecError, EncryptionCodec, KeyRing
 from logconfig import configure_logging
+from settings import Settings
+from temporal_client import keyring_for
 
 DEFAULT_CORS_ORIGIN: Final = "http://localhost:8233"
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -161,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging("codec-server", args.log_level)
-    keyring = KeyRing.from_env()
+    keyring = keyring_for(Settings.from_env())
     cors_origin = os.environ.get(ENV_CORS_ORIGIN, "").strip() or DEFAULT_CORS_ORIGIN
     token = os.environ.get(ENV_TOKEN, "").strip() or None
     log.info(

@@ -237,10 +237,10 @@ The service is running.
   Web UI:        http://localhost:{stack.ui_port}/namespaces/default/workflows
                  (payloads decode through the codec server at {stack.codec_url})
   The case:      .venv/bin/python starter.py status {app_id}
-  Drive it:      export TEMPORAL_ADDRESS={stack.address} HASA_CODEC_KEY_FILE={stack.key_file}
-                 .venv/bin/python starter.py send {app_id} interview-decision '{{"needed": false, "reason": "file suffices"}}'
+  Drive it:      .venv/bin/python starter.py send {app_id} interview-decision '{{"needed": false, "reason": "file suffices"}}'
                  .venv/bin/python starter.py send {app_id} decision \\
                      '{{"outcome": "granted", "grounds": "new elements credible", "decided_by": "officer-1"}}'
+                 (events and their bodies: README.md; schemas: .venv/bin/python starter.py schema NAME)
   Letters:       {data_dir / "letters"}   Registry: {data_dir / "registry.sqlite3"}
 Press Ctrl-C to stop everything.""",
             flush=True,

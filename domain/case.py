@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field
 
 from domain.deadlines import AMSTERDAM
 from domain.models import Model
+from domain.requirements import Finding
 
 
 class DeadlineView(Model):
@@ -58,6 +59,7 @@ class CaseStatus(Model):
     outcome: str | None
     policy_version: str
     received_at: AwareDatetime
+    findings: list[Finding] = Field(default_factory=list, description="step 4: one per requirement; they inform the decision")
     deadlines: dict[str, AwareDatetime] = Field(default_factory=dict)
     deadline_basis: dict[str, str] = Field(default_factory=dict)
     outstanding_documents: list[str] = Field(default_factory=list)

@@ -82,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.permit import PermitSettings, PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
+    from domain.requirements import findings
     from domain.steps import (
         NEGATIVE_OUTCOMES,
         PHASE_STEP,
@@ -138,6 +139,7 @@ class ApplicationWorkflow:
         self._app: Application = app
         self._options = inp.options
         self._policy: PolicyVersion = policy_for(app.received_at)
+        self._findings = findings(app)
         self._phase = Phase.REGISTERING
         self._last_step = Step.APPLY
         self._outcome: Outcome | None = None
@@ -782,6 +784,7 @@ class ApplicationWorkflow:
             outcome=self._outcome.value if self._outcome else None,
             policy_version=self._policy.id,
             received_at=self._app.received_at,
+            findings=self._findings,
             deadlines={k: v.due for k, v in self._deadlines.items()},
             deadline_basis={k: f"{v.basis}: {v.explanation}" for k, v in self._deadlines.items()},
             outstanding_documents=[self._outstanding_text(m) for m in self._missing]

@@ -123,6 +123,7 @@ def test_a_case_runs_from_intake_to_permit(stack: DevStack, documents: Path) -> 
     case = wait_phase(stack, APP_ID, "awaiting_interview_decision")
     assert case["step_number"] == 5
     assert case["outstanding_documents"] == []
+    assert [f["met"] for f in case["findings"]] == [True, True, True]
     assert "decide_by" in case["deadlines"]
 
     # an event the case cannot take now: rejected with the reason, case unchanged
@@ -148,6 +149,20 @@ def test_a_case_runs_from_intake_to_permit(stack: DevStack, documents: Path) -> 
     assert granted["outcome"] == "granted"
     assert re.fullmatch(r"III-V[1-9A-NP-Z]{8}", granted["permit"]["document_number"])
     assert granted["permit"]["desk_appointment"]
+
+    # the permit lives on in its own workflow; its events go through the same command
+    today = granted["permit"]["valid_from"]
+    code, out = run_json(
+        stack, "send", APP_ID, "report-change", json.dumps({"kind": "address", "occurred_on": today, "reported_on": today})
+    )
+    assert code == 0, out
+    life = status(stack, APP_ID)["permit_life"]
+    assert life["status"] == "active"
+    assert life["document_number"] == granted["permit"]["document_number"]
+    assert life["valid_until"] == granted["permit"]["valid_until"]
+    result = stack.starter("send", APP_ID, "extension-application", json.dumps({"submitted_on": today}))
+    assert result.returncode == 1  # five years from expiry: not yet
+    assert "6 months" in result.stdout
 
     code, out = run_json(stack, "send", APP_ID, "permit-collected", json.dumps({"collected_on": granted["permit"]["valid_from"]}))
     assert code == 0, out
