@@ -252,9 +252,12 @@ Press Ctrl-C to stop everything.""",
                     stop = True
             time.sleep(0.5)
     finally:
-        print("\nStopping ...", flush=True)
+        # Stop first: the terminal (or a pipe) may already be gone after Ctrl-C.
+        with contextlib.suppress(OSError):
+            print("\nStopping ...", flush=True)
         stack.stop()
-        print("Stopped.", flush=True)
+        with contextlib.suppress(OSError):
+            print("Stopped.", flush=True)
     return 0
 
 
