@@ -397,3 +397,4 @@ async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnviron
         later = await status(handle)
         assert any(w.startswith("decision deadline passed") for w in later.warnings)
         assert not any(w.startswith("decision due by") for w in later.warnings)
+        await handle.terminate("test over")  # before its own server shuts down

@@ -31,6 +31,7 @@ from temporalio.worker import Worker
 
 from activities.letters import REQUIRED_FACTS, LetterOutbox
 from activities.registry_db import Registry
+from codec import KeyRing
 from domain.deadlines import add_months
 from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, document_number_is_valid, permit_workflow_id
 from domain.messages import (
@@ -78,6 +79,7 @@ from domain.permit import (
     local_date,
     start_of_day,
 )
+from tests.workflows.conftest import start_environment
 from workflows.permit import FINE_PROPOSED, PERMIT_STATUS, PERMIT_VALID_UNTIL, PermitWorkflow
 
 LIFE_WALL_SECONDS = 2.0
@@ -264,6 +266,15 @@ class Life:
                 assert text.strip()
         finally:
             registry.dispose()
+
+
+@pytest.fixture(scope="module")
+async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+    """The permit's lives skip years: they get a test server of their own, not the session's
+    (whose clock the application's tests have moved and may hold; see docs/decisions/0008)."""
+    environment = await start_environment(keyring)
+    yield environment
+    await environment.shutdown()
 
 
 @pytest.fixture
