@@ -240,7 +240,7 @@ class ApplicationWorkflow:
         self._move(Trigger.DOCUMENTS_INCOMPLETE, Phase.AWAITING_DOCUMENTS)
 
     async def _await_documents(self) -> None:
-        event = await self._next_event(self._deadlines["repair_by"].due)
+        event = await self._next_event(self._deadlines["repair_by"].due, "repair period ends")
         if event is None:
             self._deadlines.pop("repair_by", None)
             await self._letter("not-processed", LetterKind.NOT_PROCESSED, [Recipient.APPLICANT, Recipient.LAWYER])
@@ -274,7 +274,7 @@ class ApplicationWorkflow:
 
     async def _await_interview_slot(self) -> None:
         retry_at = workflow.now() + self._options.slot_retry_interval
-        event = await self._next_event(retry_at)
+        event = await self._next_event(retry_at, "try the interview booking again")
         if event is not None:  # only a withdrawal is allowed while waiting for a slot
             await self._withdraw(event)
             return
@@ -366,7 +366,7 @@ class ApplicationWorkflow:
         self._finish_event()
 
     async def _await_response(self) -> None:
-        event = await self._next_event(self._deadlines["respond_by"].due)
+        event = await self._next_event(self._deadlines["respond_by"].due, "response period ends")
         self._deadlines.pop("respond_by", None)
         if event is None:
             self._move(Trigger.RESPONSE_PERIOD_ENDED, Phase.AWAITING_FINAL_DECISION)
@@ -380,7 +380,7 @@ class ApplicationWorkflow:
         self._finish_event()
 
     async def _await_appeal(self) -> None:
-        event = await self._next_event(self._deadlines["appeal_by"].due)
+        event = await self._next_event(self._deadlines["appeal_by"].due, "appeal window ends")
         self._deadlines.pop("appeal_by", None)
         if event is None:
             assert self._outcome is not None
@@ -551,6 +551,7 @@ class ApplicationWorkflow:
                         or self._is_closed()
                     ),
                     timeout=target - workflow.now(),
+                    timeout_summary=f"decision deadline {level}",
                 )
                 continue  # the deadline moved or the case closed: look again
             except TimeoutError:
@@ -689,14 +690,14 @@ class ApplicationWorkflow:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _next_event(self, until: datetime | None) -> tuple[Trigger, Model] | None:
+    async def _next_event(self, until: datetime | None, summary: str | None = None) -> tuple[Trigger, Model] | None:
         """Wait for an accepted event, or until the instant passes (then None)."""
         if self._pending is None:
             timeout = None if until is None else until - workflow.now()
             if timeout is not None and timeout <= timedelta(0):
                 return None
             try:
-                await workflow.wait_condition(lambda: self._pending is not None, timeout=timeout)
+                await workflow.wait_condition(lambda: self._pending is not None, timeout=timeout, timeout_summary=summary)
             except TimeoutError:
                 # An event accepted in the same instant still counts: it was validated
                 # against this phase, so it must be acted on here.
