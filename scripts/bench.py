@@ -139,6 +139,10 @@ class BaselinePlan(BaseModel):
     timers_cancelled_in_stage: int = 0
     children: int = 0
     children_in_stage: int = 0
+    # --diagnose: start the service's own child (type and input as the service sent them)
+    # instead of the stand-in, to price what the child costs.
+    child_workflow: str | None = None
+    child_input: dict[str, Any] | None = None
 
 
 @activity.defn(name="bench_step")
@@ -198,12 +202,14 @@ class BaselineWorkflow:
                 )
             if stage == plan.children_in_stage:
                 for number in range(plan.children):
-                    await workflow.start_child_workflow(
-                        BaselineChild.run,
-                        number,
-                        id=f"{workflow.info().workflow_id}-child-{number}",
-                        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    )
+                    child_id = f"{workflow.info().workflow_id}-child-{number}"
+                    abandon = workflow.ParentClosePolicy.ABANDON
+                    if plan.child_workflow is None:
+                        await workflow.start_child_workflow(BaselineChild.run, number, id=child_id, parent_close_policy=abandon)
+                    else:
+                        await workflow.start_child_workflow(
+                            plan.child_workflow, plan.child_input, id=child_id, parent_close_policy=abandon
+                        )
             if stage == 0:
                 self._ready = True
             else:
@@ -248,14 +254,15 @@ def baseline_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(module))
 
 
-def baseline_worker(client: Client, task_queue: str) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[BaselineWorkflow, BaselineChild],
-        activities=[bench_step],
-        workflow_runner=baseline_runner(),
-    )
+def baseline_worker(client: Client, task_queue: str, *, with_permit: bool = False) -> Worker:
+    """The baseline's worker; ``with_permit`` adds the permit workflow and its in-memory activities."""
+    workflows: list[type] = [BaselineWorkflow, BaselineChild]
+    activities: list[Any] = [bench_step]
+    if with_permit:
+        fake = FakeRegistry()
+        workflows.append(PermitWorkflow)
+        activities += [*fake.activities(), *(fn for name, fn in PERMIT_FAKES.items() if not hasattr(fake, name))]
+    return Worker(client, task_queue=task_queue, workflows=workflows, activities=activities, workflow_runner=baseline_runner())
 
 
 # --- the permit workflow's own activities, in memory -----------------------------------
@@ -576,12 +583,21 @@ class Run:
     last: Handle | None = None
 
 
+CASE_TIMEOUT = 120.0  # seconds; a case the worker cannot finish (a broken workflow) must not hang the run
+
+
 async def run_cases(one: Case, cases: int, concurrency: int) -> tuple[float, list[float], list[Handle]]:
     gate = asyncio.Semaphore(concurrency)
 
     async def gated() -> tuple[float, Handle]:
         async with gate:
-            return await one()
+            try:
+                return await asyncio.wait_for(one(), CASE_TIMEOUT)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"a case did not finish within {CASE_TIMEOUT:.0f}s: is a workflow failing its tasks? "
+                    "(the worker logs the failure above)"
+                ) from None
 
     started = time.perf_counter()
     done = await asyncio.gather(*(gated() for _ in range(cases)))
@@ -670,6 +686,8 @@ class Calibration:
     fake_calls_per_stage: list[int]
     history: HistoryMeasure
     child_history: HistoryMeasure | None
+    child_workflow: str | None = None
+    child_input: dict[str, Any] | None = None
 
 
 def plan_from_history(history: WorkflowHistory) -> BaselinePlan:
@@ -738,14 +756,27 @@ async def calibrate(client: Client, template: dict[str, Any]) -> Calibration:
             raise RuntimeError(f"calibration case ended {final.phase}/{final.outcome}, not closed/granted")
         history = await measure_history(handle)
         plan = plan_from_history(await handle.fetch_history())
-        child_history = None
+        child_history = child_input = child_workflow = None
         if plan.children:
             await asyncio.sleep(1)  # let the child do its first work before it is measured
             child_history = await measure_history(client.get_workflow_handle(permit_child_ids(handle)[0]))
             await terminate_children(client, [handle], permit_child_ids)
+            for event in (await handle.fetch_history()).events:
+                if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+                    started = event.start_child_workflow_execution_initiated_event_attributes
+                    child_workflow = started.workflow_type.name
+                    [child_input] = await client.data_converter.decode(started.input.payloads, [dict])
+                    break
     if plan.stages != stages:
         raise RuntimeError(f"the application's history schedules {plan.stages} activities per stage, the fake saw {stages}")
-    return Calibration(plan=plan, fake_calls_per_stage=stages, history=history, child_history=child_history)
+    return Calibration(
+        plan=plan,
+        fake_calls_per_stage=stages,
+        history=history,
+        child_history=child_history,
+        child_workflow=child_workflow,
+        child_input=child_input,
+    )
 
 
 # --- the real activities -----------------------------------------------------------------
@@ -834,6 +865,8 @@ def markdown(results: list[RunResult], calibration: Calibration, args: argparse.
         ("service / baseline, no codec", "service, no codec", "baseline, no codec"),
         ("service / baseline + upserts, codec", "service, codec", "baseline + upserts, codec"),
         ("baseline + upserts / baseline, codec", "baseline + upserts, codec", "baseline, codec"),
+        ("baseline + upserts + permit / + upserts, codec", "baseline + upserts + permit, codec", "baseline + upserts, codec"),
+        ("service / baseline + upserts + permit, codec", "service, codec", "baseline + upserts + permit, codec"),
         ("service codec / no codec", "service, codec", "service, no codec"),
         ("baseline codec / no codec", "baseline, codec", "baseline, no codec"),
         ("service real / fake activities, codec", "service, real activities", "service, codec"),
@@ -892,6 +925,10 @@ def markdown(results: list[RunResult], calibration: Calibration, args: argparse.
 async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     template = json.loads(EXAMPLE.read_text())
     started = time.perf_counter()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    # SIGTERM cancels the run like Ctrl-C does, so the dev server is stopped on the way out.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     with dev_server(directory) as server:
         clients = {
             True: await Client.connect(server.address, data_converter=data_converter(KeyRing.generate("bench"))),
@@ -945,6 +982,27 @@ async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                         child_ids=baseline_child_ids(plan) if plan.children else None,
                     )
                 )
+                if calibration.child_workflow is not None:
+                    await stack.enter_async_context(
+                        baseline_worker(clients[True], "bench-baseline-upserts-permit", with_permit=True)
+                    )
+                    runs.append(
+                        Run(
+                            name="baseline + upserts + permit, codec",
+                            workflow="BenchBaseline",
+                            codec=True,
+                            activities="trivial; the permit child's in-memory",
+                            one=baseline_case(
+                                clients[True],
+                                "bench-baseline-upserts-permit",
+                                plan.model_copy(
+                                    update={"child_workflow": calibration.child_workflow, "child_input": calibration.child_input}
+                                ),
+                            ),
+                            client=clients[True],
+                            child_ids=baseline_child_ids(plan),
+                        )
+                    )
             await measure(runs, args.cases, args.rounds, args.warmup, args.concurrency, server)
             results = [await result_of(run, args.concurrency) for run in runs]
         for codec, fake in fakes.items():
@@ -985,6 +1043,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory = Path(tempfile.mkdtemp(prefix="hasa-bench-"))
     try:
         report = asyncio.run(bench(args, directory))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("interrupted; the dev server is stopped", file=sys.stderr)
+        return 130
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     print(f"\nDone in {report['seconds']:.0f}s.\n")

@@ -23,10 +23,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -155,6 +155,8 @@ class ApplicationWorkflow:
         self._permit: PermitView | None = None
         self._warnings: list[str] = []
         self._decide_alert = ""  # "", "approaching" or "overdue" for the current decide_by
+        self._published: dict[str, str | datetime | None] = {}  # search attribute values last upserted
+        self._details = ""
         # the update hand-off: one accepted event at a time
         self._pending: tuple[Trigger, Model] | None = None
         self._accepted = 0
@@ -804,22 +806,38 @@ class ApplicationWorkflow:
         return f"{item.document_id}: {item.message}" if item.document_id else item.message
 
     def _publish(self) -> None:
-        """Search attributes and current details: what operators see, without personal data."""
-        status = self._status()
+        """Search attributes and current details: what operators see, without personal data.
+
+        Only attributes whose value changed are upserted, so a workflow task that moves the
+        phase twice sends one upsert command, and a task that changes nothing sends none.
+        """
         step = PHASE_STEP.get(self._phase, self._last_step)
         decide_by = self._deadlines.get("decide_by")
         interview_at = self._interview.starts_at if self._phase is Phase.INTERVIEW_BOOKED else None
-        workflow.upsert_search_attributes(
-            [
-                APPLICATION_STEP.value_set(step.key),
-                APPLICATION_PHASE.value_set(self._phase.value),
-                POLICY_VERSION.value_set(self._policy.id),
-                APPLICATION_OUTCOME.value_set(self._outcome.value) if self._outcome else APPLICATION_OUTCOME.value_unset(),
-                DECISION_DUE_BY.value_set(decide_by.due) if decide_by else DECISION_DUE_BY.value_unset(),
-                INTERVIEW_AT.value_set(interview_at) if interview_at else INTERVIEW_AT.value_unset(),
-            ]
-        )
-        workflow.set_current_details(details_markdown(status))
+        wanted: dict[str, str | datetime | None] = {
+            APPLICATION_STEP.name: step.key,
+            APPLICATION_PHASE.name: self._phase.value,
+            POLICY_VERSION.name: self._policy.id,
+            APPLICATION_OUTCOME.name: self._outcome.value if self._outcome else None,
+            DECISION_DUE_BY.name: decide_by.due if decide_by else None,
+            INTERVIEW_AT.name: interview_at,
+        }
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for key in (APPLICATION_STEP, APPLICATION_PHASE, POLICY_VERSION, APPLICATION_OUTCOME):
+            value = wanted[key.name]
+            if key.name not in self._published or self._published[key.name] != value:
+                updates.append(key.value_set(value) if isinstance(value, str) else key.value_unset())
+        for dt_key in (DECISION_DUE_BY, INTERVIEW_AT):
+            value = wanted[dt_key.name]
+            if dt_key.name not in self._published or self._published[dt_key.name] != value:
+                updates.append(dt_key.value_set(value) if isinstance(value, datetime) else dt_key.value_unset())
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._published = wanted
+        details = details_markdown(self._status())
+        if details != self._details:
+            workflow.set_current_details(details)
+            self._details = details
 
 
 def dl_local(instant: datetime) -> str:
