@@ -456,26 +456,29 @@ class ApplicationWorkflow:
 
     async def _issue_permit(self) -> None:
         today = workflow.now().astimezone(dl.AMSTERDAM).date()
-        issued = await self._activity(
-            "issue_permit",
-            IssuePermit(
-                application_id=self._app.application_id,
-                purpose="initial",
-                permit_type="III",
-                valid_from=today,
-                valid_until=dl.add_months(today, 12 * self._policy.permit_validity_years),
+        # The card and the desk appointment do not depend on each other: one round trip for both.
+        issued, desk = await asyncio.gather(
+            self._activity(
+                "issue_permit",
+                IssuePermit(
+                    application_id=self._app.application_id,
+                    purpose="initial",
+                    permit_type="III",
+                    valid_from=today,
+                    valid_until=dl.add_months(today, 12 * self._policy.permit_validity_years),
+                ),
+                PermitIssued,
             ),
-            PermitIssued,
-        )
-        desk = await self._activity(
-            "book_slot",
-            BookSlot(
-                application_id=self._app.application_id,
-                kind=SlotKind.DESK,
-                purpose="permit-desk",
-                not_before=workflow.now() + self._options.desk_notice,
+            self._activity(
+                "book_slot",
+                BookSlot(
+                    application_id=self._app.application_id,
+                    kind=SlotKind.DESK,
+                    purpose="permit-desk",
+                    not_before=workflow.now() + self._options.desk_notice,
+                ),
+                SlotBooking,
             ),
-            SlotBooking,
         )
         self._permit = PermitView(
             document_number=issued.document_number,

@@ -9,6 +9,7 @@ only, fictitious persons), so the replayer is exercised with the codec as in pro
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from temporalio.worker import Worker
@@ -70,3 +71,4 @@ async def record() -> None:
 if __name__ == "__main__":
     generate_key_file(KEY_FILE, key_id="replay-test")  # kept if it exists
     asyncio.run(record())
+    os._exit(0)  # the SDK's threads can crash a finishing interpreter (sdk-python#300)
