@@ -29,19 +29,6 @@ from domain.messages import (
     SendLetter,
     SlotBooking,
 )
-from domain.models import Model
-from domain.permit import (
-    CardCollected,
-    DocumentInvalidated,
-    FineDecisionRecorded,
-    InvalidateDocument,
-    PermitStatusRecorded,
-    RecordCardCollected,
-    RecordFineDecision,
-    RecordPermitStatus,
-    RecordViolation,
-    ViolationRecorded,
-)
 
 
 @dataclass
@@ -57,7 +44,6 @@ class FakeRegistry:
     checks: list[CheckDocuments] = field(default_factory=list)
     closed: list[CloseCase] = field(default_factory=list)
     registered: list[RegisterCase] = field(default_factory=list)
-    permit_events: list[Model] = field(default_factory=list)
 
     @activity.defn(name="register_case")
     async def register_case(self, inp: RegisterCase) -> CaseRegistered:
@@ -119,39 +105,8 @@ class FakeRegistry:
             ]
         )
 
-    # The permit's own activities (its workflow starts after a grant); recorded, not judged.
-    @activity.defn(name="record_permit_status")
-    async def record_permit_status(self, inp: RecordPermitStatus) -> PermitStatusRecorded:
-        self.permit_events.append(inp)
-        return PermitStatusRecorded()
-
-    @activity.defn(name="invalidate_document")
-    async def invalidate_document(self, inp: InvalidateDocument) -> DocumentInvalidated:
-        self.permit_events.append(inp)
-        return DocumentInvalidated(document_number=inp.document_number)
-
-    @activity.defn(name="record_violation")
-    async def record_violation(self, inp: RecordViolation) -> ViolationRecorded:
-        self.permit_events.append(inp)
-        return ViolationRecorded(violation_id=len(self.permit_events))
-
-    @activity.defn(name="record_fine_decision")
-    async def record_fine_decision(self, inp: RecordFineDecision) -> FineDecisionRecorded:
-        self.permit_events.append(inp)
-        return FineDecisionRecorded()
-
-    @activity.defn(name="record_card_collected")
-    async def record_card_collected(self, inp: RecordCardCollected) -> CardCollected:
-        self.permit_events.append(inp)
-        return CardCollected()
-
     def activities(self) -> list[object]:
         return [
-            self.record_permit_status,
-            self.invalidate_document,
-            self.record_violation,
-            self.record_fine_decision,
-            self.record_card_collected,
             self.register_case,
             self.check_documents,
             self.book_slot,
