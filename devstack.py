@@ -22,20 +22,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+
+from starter import SEARCH_ATTRIBUTES
+
 ROOT = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 EXAMPLE = ROOT.parent / "shared" / "examples" / "application.json"
-SEARCH_ATTRIBUTE_FLAGS = (
-    "ApplicationStep=Keyword",
-    "ApplicationPhase=Keyword",
-    "ApplicationOutcome=Keyword",
-    "DecisionDueBy=Datetime",
-    "PolicyVersion=Keyword",
-    "InterviewAt=Datetime",
-    "PermitStatus=Keyword",
-    "PermitValidUntil=Datetime",
-    "FineProposed=Bool",
-)
+# The dev server's --search-attribute flags, from the one list `starter.py setup` registers.
+_TYPE_NAMES = {
+    IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword",
+    IndexedValueType.INDEXED_VALUE_TYPE_DATETIME: "Datetime",
+    IndexedValueType.INDEXED_VALUE_TYPE_BOOL: "Bool",
+}
+SEARCH_ATTRIBUTE_FLAGS = tuple(f"{name}={_TYPE_NAMES[kind]}" for name, kind in SEARCH_ATTRIBUTES.items())
 
 
 def free_port() -> int:

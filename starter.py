@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -328,8 +329,6 @@ def _peek_id(text: str) -> str | None:
     except json.JSONDecodeError:
         return None
     value = raw.get("application_id") if isinstance(raw, dict) else None
-    import re
-
     return value if isinstance(value, str) and re.fullmatch(APPLICATION_ID_PATTERN, value) else None
 
 
@@ -372,8 +371,6 @@ def _stored_file_for(doc: Document, intake: Intake) -> checklist.StoredFile | No
 
 
 def _check_id(application_id: str) -> None:
-    import re
-
     if not re.fullmatch(APPLICATION_ID_PATTERN, application_id):
         raise Refused(f"application id {application_id!r} is malformed: it looks like HASA-2026-000123")
 
