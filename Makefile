@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(PY) devstack.py run
+	$(PY) -m infra.devstack run
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -36,7 +36,7 @@ test: install lint typecheck
 	$(VENV)/bin/pytest -q
 
 bench: install
-	$(PY) scripts/bench.py
+	$(PY) -m benchmarks.bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -52,9 +52,9 @@ from domain.identifiers import APPLICATION_ID_PATTERN, application_workflow_id, 
 from domain.models import EVENT_MODELS, Application, Document, Model, json_schema
 from domain.permit import PERMIT_EVENT_MODELS, PermitSettings
 from domain.requirements import findings
-from logconfig import configure_logging
-from settings import Settings
-from temporal_client import connect
+from infra.client import connect
+from infra.logconfig import configure_logging
+from infra.settings import Settings
 from workflows.application import ApplicationInput, CaseOptions
 
 WORKFLOW_TYPE = "RepeatAsylumApplication"

@@ -2,7 +2,7 @@
 
 Connection from Temporal's environment variables (``TEMPORAL_ADDRESS``,
 ``TEMPORAL_NAMESPACE``), the service's own settings from ``HASA_*`` variables (see
-``settings.py`` and the README).  Activities are synchronous (SQLAlchemy, file I/O, PDF
+``infra/settings.py`` and the README).  Activities are synchronous (SQLAlchemy, file I/O, PDF
 rendering) and run in a bounded thread pool; the workflows run in the SDK's sandbox.
 SIGINT and SIGTERM drain the worker: running activities finish, nothing is lost.
 """
@@ -25,9 +25,9 @@ from activities.letters import LetterActivities, LetterOutbox
 from activities.permits import PermitActivities
 from activities.registry import RegistryActivities
 from activities.registry_db import Registry
-from logconfig import configure_logging
-from settings import Settings
-from temporal_client import connect
+from infra.client import connect
+from infra.logconfig import configure_logging
+from infra.settings import Settings
 from workflows.application import ApplicationWorkflow
 from workflows.permit import PermitWorkflow
 

@@ -23,7 +23,7 @@ from domain import checklist
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.models import Document, DocumentKind, MediaType
 from domain.steps import Phase
-from settings import Settings
+from infra.settings import Settings
 
 # filetype recognises every supported type from the first 261 bytes; read a little more.
 _HEAD_BYTES = 8192

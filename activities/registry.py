@@ -64,7 +64,7 @@ from domain.messages import (
 )
 from domain.models import DecisionOutcome
 from domain.steps import Outcome, Phase
-from settings import Settings
+from infra.settings import Settings
 
 # The same application id registered again with different facts: two intake runs disagree,
 # and only a person can say which one is right.

@@ -316,7 +316,7 @@ PERMIT_EVENT_MODELS: dict[str, type[Model]] = {
 
 
 class PermitSettings(Model):
-    """The permit's settings, filled by the caller from ``settings.py`` and fixed per run.
+    """The permit's settings, filled by the caller from ``infra/settings.py`` and fixed per run.
 
     A workflow never reads the environment; these travel in its input and through
     continue-as-new, so a running permit keeps the values it started with.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codec import KeyRing
+from infra.codec import KeyRing
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

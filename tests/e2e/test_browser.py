@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from devstack import BIN, DevStack, free_port, make_example_documents
+from infra.devstack import BIN, DevStack, free_port, make_example_documents
 from tests.conftest import EXAMPLE, ROOT
 from tests.e2e.browser import CHROMIUM_ARGS, BrowserUnavailable, ensure_chromium
 

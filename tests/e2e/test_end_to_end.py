@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from devstack import DevStack, free_port, make_example_documents
+from infra.devstack import DevStack, free_port, make_example_documents
 from tests.conftest import EXAMPLE
 
 APP_ID = "HASA-2026-000123"

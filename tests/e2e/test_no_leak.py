@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devstack import BIN, DevStack, free_port, make_example_documents
+from infra.devstack import BIN, DevStack, free_port, make_example_documents
 from tests.conftest import EXAMPLE
 
 TODAY = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()

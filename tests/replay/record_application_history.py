@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from codec import KeyRing, generate_key_file
+from infra.codec import KeyRing, generate_key_file
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
 from tests.workflows.fakes import FakeRegistry

@@ -26,7 +26,7 @@ from activities.registry import RegistryActivities
 from activities.registry_db import Registry
 from domain.messages import RegisterCase
 from domain.models import Application
-from settings import Settings
+from infra.settings import Settings
 
 # The shape of shared/examples/application.json (no real person), kept here so the unit
 # tests do not depend on a file outside the repository.

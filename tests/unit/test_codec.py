@@ -15,7 +15,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
-from codec import (
+from domain.models import Applicant
+from infra.codec import (
     ENCODING,
     METADATA_KEY_ID,
     CodecError,
@@ -26,7 +27,6 @@ from codec import (
     data_converter,
     generate_key_file,
 )
-from domain.models import Applicant
 
 V_NUMBER = "1234567890"
 FAMILY_NAME = "Haddad"

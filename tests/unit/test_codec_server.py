@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
-from codec import EncryptionCodec, KeyRing
-from codec_server import build_app
+from infra.codec import EncryptionCodec, KeyRing
+from infra.codec_server import build_app
 
 UI_ORIGIN = "http://localhost:8233"
 TOKEN = "s3cret-token"

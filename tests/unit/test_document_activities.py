@@ -14,7 +14,7 @@ from activities.documents import DocumentActivities
 from activities.registry_db import CaseRow, DocumentRow, Registry
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.models import Application, Document
-from settings import Settings
+from infra.settings import Settings
 
 
 def check(

@@ -15,7 +15,7 @@ import temporalio.activity
 import temporalio.workflow
 from temporalio.testing import ActivityEnvironment
 
-from logconfig import MASK, PERSONAL_FIELDS, configure_logging, mask_personal_data, mask_text
+from infra.logconfig import MASK, PERSONAL_FIELDS, configure_logging, mask_personal_data, mask_text
 
 V_NUMBER = "1234567890"
 BSN = "111222333"

@@ -40,7 +40,7 @@ from domain.messages import (
     SlotKind,
 )
 from domain.models import Application, DecisionOutcome
-from settings import Settings
+from infra.settings import Settings
 
 PERMIT_NUMBER = re.compile(r"^(III|IV)-V[1-9A-NP-Z]{8}$")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from activities.document_store import DocumentStore
-from devstack import make_example_documents
-from settings import Settings
+from infra.devstack import make_example_documents
+from infra.settings import Settings
 from starter import Intake, Refused, parse_application, parse_event_body, read_records
 from tests.conftest import EXAMPLE
 

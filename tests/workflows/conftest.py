@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from codec import KeyRing, data_converter
+from infra.codec import KeyRing, data_converter
 from starter import SEARCH_ATTRIBUTES
 from tests.conftest import binary
 

@@ -102,7 +102,6 @@ async def worker(new_worker: Callable[..., Worker], fake: FakeRegistry) -> Worke
     return new_worker(workflow_classes(), fake.activities())
 
 
-
 async def test_granted_without_interview(client: Client, worker: Worker, fake: FakeRegistry) -> None:
     async with worker:
         handle = await start(client, worker, make_application())

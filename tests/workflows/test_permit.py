@@ -31,7 +31,6 @@ from temporalio.worker import Worker
 
 from activities.letters import REQUIRED_FACTS, LetterOutbox
 from activities.registry_db import Registry
-from codec import KeyRing
 from domain.deadlines import add_months
 from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, document_number_is_valid, permit_workflow_id
 from domain.messages import (
@@ -79,6 +78,7 @@ from domain.permit import (
     local_date,
     start_of_day,
 )
+from infra.codec import KeyRing
 from tests.workflows.conftest import start_environment
 from workflows.permit import FINE_PROPOSED, PERMIT_STATUS, PERMIT_VALID_UNTIL, PermitWorkflow
 

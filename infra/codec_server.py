@@ -1,6 +1,6 @@
 """The remote codec endpoint the Temporal Web UI (and ``temporal --codec-endpoint``) calls.
 
-Payloads in Temporal are encrypted (see ``codec.py``); an operator who may read a case
+Payloads in Temporal are encrypted (see ``infra/codec.py``); an operator who may read a case
 opens the Web UI, which sends the encrypted payloads to this server from the operator's
 browser and shows what comes back.  The key never leaves this process, and the Temporal
 server never sees a decrypted payload.
@@ -37,10 +37,10 @@ from aiohttp import web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from codec import CodecError, EncryptionCodec, KeyRing
-from logconfig import configure_logging
-from settings import Settings
-from temporal_client import keyring_for
+from infra.client import keyring_for
+from infra.codec import CodecError, EncryptionCodec, KeyRing
+from infra.logconfig import configure_logging
+from infra.settings import Settings
 
 DEFAULT_CORS_ORIGIN: Final = "http://localhost:8233"
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -157,7 +157,7 @@ def build_app(keyring: KeyRing, cors_origin: str = DEFAULT_CORS_ORIGIN, token: s
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="codec_server.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.codec_server", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--log-level", default="INFO")

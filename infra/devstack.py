@@ -1,6 +1,6 @@
 """The whole service on one machine: Temporal dev server with its Web UI, codec server, worker.
 
-``make run`` runs ``python devstack.py run``: it starts everything with state under
+``make run`` runs ``python -m infra.devstack run``: it starts everything with state under
 ``var/`` (the dev server keeps its history in SQLite there), registers the search
 attributes, submits the example application with generated example documents, prints
 what to open, and stops everything cleanly on Ctrl-C.  The end-to-end tests use
@@ -26,7 +26,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 
 from starter import SEARCH_ATTRIBUTES
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EXAMPLE = ROOT.parent / "shared" / "examples" / "application.json"
 # The dev server's --search-attribute flags, from the one list `starter.py setup` registers.
@@ -111,7 +111,7 @@ class DevStack:
             os.close(out)
 
     def start(self) -> None:
-        from codec import generate_key_file
+        from infra.codec import generate_key_file
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         generate_key_file(self.key_file)
@@ -137,7 +137,9 @@ class DevStack:
         self._spawn("temporal", server)
         wait_for_port(self.frontend_port)
         self.starter("setup", check=True)
-        self._spawn("codec-server", [sys.executable, "codec_server.py", "--host", "127.0.0.1", "--port", str(self.codec_port)])
+        self._spawn(
+            "codec-server", [sys.executable, "-m", "infra.codec_server", "--host", "127.0.0.1", "--port", str(self.codec_port)]
+        )
         self._spawn("worker", [sys.executable, "worker.py"])
         wait_for_port(self.codec_port)
         if self.with_ui:

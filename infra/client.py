@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 from temporalio.client import Client
 
-from codec import ENV_KEY_FILE, ENV_KEYS, KeyRing, data_converter
-from settings import Settings
+from infra.codec import ENV_KEY_FILE, ENV_KEYS, KeyRing, data_converter
+from infra.settings import Settings
 
 DEV_KEY_FILE = "codec-keys.json"
 

@@ -145,7 +145,7 @@ class KeyRing:
         raise KeyConfigError(
             f"no payload encryption key configured: set {ENV_KEYS} "
             f"('kid:base64key,...') or {ENV_KEY_FILE} (a JSON key file; "
-            "`python codec.py generate-key-file var/codec-keys.json` makes one for development)"
+            "`python -m infra.codec generate-key-file var/codec-keys.json` makes one for development)"
         )
 
     @classmethod
@@ -310,7 +310,7 @@ def generate_key_file(path: str | os.PathLike[str], key_id: str | None = None) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="codec.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.codec", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     generate = commands.add_parser("generate-key-file", help="write a development key file (mode 0600) if absent")
     generate.add_argument("path", type=Path)

@@ -1,6 +1,6 @@
 """Benchmark: what the application workflow costs on top of bare Temporal.
 
-``make bench`` runs ``python scripts/bench.py``.  It starts a headless Temporal dev server
+``make bench`` runs ``python -m benchmarks.bench``.  It starts a headless Temporal dev server
 (SQLite in a temporary directory, the service's search attributes registered) and runs
 N cases, 20 at a time, of each of:
 
@@ -64,7 +64,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# Run as `python scripts/bench.py`: the project root is not on sys.path by itself.
+# Run as `python -m benchmarks.bench`: the project root is not on sys.path by itself.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -81,8 +81,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from codec import KeyRing, data_converter
-    from devstack import SEARCH_ATTRIBUTE_FLAGS, free_port, make_example_documents, wait_for_port
     from domain.case import CaseStatus
     from domain.identifiers import application_workflow_id, permit_workflow_id
     from domain.models import EVENT_MODELS, Application
@@ -98,7 +96,9 @@ with workflow.unsafe.imports_passed_through():
         RecordViolation,
         ViolationRecorded,
     )
-    from logconfig import configure_logging
+    from infra.codec import KeyRing, data_converter
+    from infra.devstack import SEARCH_ATTRIBUTE_FLAGS, free_port, make_example_documents, wait_for_port
+    from infra.logconfig import configure_logging
     from tests.workflows.fakes import FakeRegistry
     from workflows.application import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, ApplicationInput, ApplicationWorkflow, CaseOptions
     from workflows.permit import PermitWorkflow
@@ -800,7 +800,7 @@ async def real_run(
     client: Client, template: dict[str, Any], plan: BaselinePlan, data_dir: Path, args: argparse.Namespace, server: DevServer
 ) -> RunResult:
     from activities.registry_db import Registry
-    from settings import Settings
+    from infra.settings import Settings
     from worker import ACTIVITY_THREADS, build_worker
 
     settings = Settings(
