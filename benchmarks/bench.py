@@ -105,7 +105,7 @@ with workflow.unsafe.imports_passed_through():
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-EXAMPLE = ROOT.parent / "shared" / "examples" / "application.json"
+EXAMPLE = ROOT / "tests" / "data" / "application.json"
 
 # The path measured: update name and body, in order.  permit-collected's date comes from
 # the decision's result (the validator refuses a date before the permit's valid_from).
