@@ -50,7 +50,8 @@ from domain import checklist
 from domain.case import CaseStatus
 from domain.identifiers import APPLICATION_ID_PATTERN, application_workflow_id, permit_workflow_id
 from domain.models import EVENT_MODELS, Application, Document, Model, json_schema
-from domain.permit import PERMIT_EVENT_MODELS, PermitSettings
+from domain.permit.events import PERMIT_EVENT_MODELS
+from domain.permit.state import PermitSettings
 from domain.requirements import findings
 from infra.client import connect
 from infra.logconfig import configure_logging

@@ -24,7 +24,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.registry_db import PERMIT_INVALID, Base, PermitRow, Registry, UTCDateTime, require_case, utcnow
-from domain.permit import (
+from domain.messages import (
     CardCollected,
     DocumentInvalidated,
     FineDecisionRecorded,
@@ -34,9 +34,9 @@ from domain.permit import (
     RecordFineDecision,
     RecordPermitStatus,
     RecordViolation,
-    ViolationOutcome,
     ViolationRecorded,
 )
+from domain.permit.events import ViolationOutcome
 
 # A document number that belongs to another case: the workflow's state and the registry
 # disagree, and no retry will reconcile them.

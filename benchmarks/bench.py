@@ -83,8 +83,7 @@ with workflow.unsafe.imports_passed_through():
 
     from domain.case import CaseStatus
     from domain.identifiers import application_workflow_id, permit_workflow_id
-    from domain.models import EVENT_MODELS, Application
-    from domain.permit import (
+    from domain.messages import (
         CardCollected,
         DocumentInvalidated,
         FineDecisionRecorded,
@@ -96,6 +95,7 @@ with workflow.unsafe.imports_passed_through():
         RecordViolation,
         ViolationRecorded,
     )
+    from domain.models import EVENT_MODELS, Application
     from infra.codec import KeyRing, data_converter
     from infra.devstack import SEARCH_ATTRIBUTE_FLAGS, free_port, make_example_documents, wait_for_port
     from infra.logconfig import configure_logging

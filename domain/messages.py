@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from decimal import Decimal
 
 from pydantic import AwareDatetime, Field
 
 from domain.models import Application, DecisionOutcome, Document, Model, NewElement
+from domain.permit.events import ViolationOutcome, WithdrawalGround
+from domain.permit.transitions import PermitStatus, PermitType
 
 
 class RegisterCase(Model):
@@ -182,3 +185,77 @@ class PermitInput(Model):
     valid_until: date
     issued_at: AwareDatetime
     language: str = Field(default="nl", description="the holder's language, for interpreters at the desk")
+
+
+# --- the permit's registry (activities/permits.py) ------------------------------------------
+# The registry records what the permit workflow decides.  Each message carries its own
+# idempotency key, so a retried activity writes once.
+
+
+class RecordPermitStatus(Model):
+    application_id: str
+    key: str = Field(description="idempotency key within the case, e.g. 'extension_pending-3'")
+    status: PermitStatus
+    permit_type: PermitType
+    valid_until: date
+    changed_at: AwareDatetime
+    withdrawal_ground: WithdrawalGround | None = None
+
+
+class PermitStatusRecorded(Model):
+    already_recorded: bool = False
+
+
+class InvalidateDocument(Model):
+    """A document number that is invalid for good: reported lost, stolen, damaged, or withdrawn."""
+
+    application_id: str
+    document_number: str
+    reason: str
+    invalidated_at: AwareDatetime
+
+
+class DocumentInvalidated(Model):
+    document_number: str
+    already_invalid: bool = False
+
+
+class RecordViolation(Model):
+    """A late report of a change: a warning, or a fine proposal."""
+
+    application_id: str
+    sequence: int = Field(ge=1, description="1 for the first violation, +1 for each later one")
+    outcome: ViolationOutcome
+    change_kind: str
+    occurred_on: date
+    reported_on: date
+    decided_on: date
+    warning_valid_until: date | None = None
+    fine_maximum_eur: Decimal | None = None
+
+
+class ViolationRecorded(Model):
+    violation_id: int
+    already_recorded: bool = False
+
+
+class RecordFineDecision(Model):
+    application_id: str
+    violation_sequence: int = Field(ge=1)
+    imposed: bool
+    amount_eur: Decimal
+    decided_on: date
+
+
+class FineDecisionRecorded(Model):
+    already_recorded: bool = False
+
+
+class RecordCardCollected(Model):
+    application_id: str
+    document_number: str
+    collected_on: date
+
+
+class CardCollected(Model):
+    already_recorded: bool = False

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain import permit, steps
+from domain import steps
+from domain.permit import transitions as permit
 
 
 def blocks() -> list[str]:

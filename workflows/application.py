@@ -80,7 +80,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawEvent,
         check_document_references,
     )
-    from domain.permit import PermitSettings, PermitWorkflowInput
+    from domain.permit.state import PermitSettings, PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
     from domain.requirements import findings
     from domain.steps import (

@@ -10,9 +10,9 @@ Why it is shaped this way:
   to be confirmed before it closes, and the Web UI links parent and child; ABANDON lets
   the child outlive the parent.  Its id is ``permit_workflow_id(application_id)``: a
   business key, no personal data.
-* **State is one model** (``domain.permit.PermitState``): status, type, dates, every card,
+* **State is one model** (``domain.permit.state.PermitState``): status, type, dates, every card,
   the timers as absolute instants, warnings, fines and the timeline.  The rules that move
-  it live in ``domain/permit.py``; this module only orchestrates.
+  it live in the ``domain/permit/`` package; this module only orchestrates.
 * **Timers are instants in the state**, waited on with ``wait_condition(...,
   timeout=instant - now)``; an event that moves ``valid_until`` reschedules them and wakes
   the loop, which recomputes the next one.
@@ -49,68 +49,68 @@ with workflow.unsafe.imports_passed_through():
     from domain.deadlines import add_months
     from domain.messages import (
         BookSlot,
+        InvalidateDocument,
         IssuePermit,
         LetterKind,
         LettersSent,
         PermitIssued,
         Recipient,
+        RecordCardCollected,
+        RecordFineDecision,
+        RecordPermitStatus,
+        RecordViolation,
         SendLetter,
         SlotBooking,
         SlotKind,
     )
     from domain.models import Model
-    from domain.permit import (
-        ApplicationKind,
-        Card,
-        CardStatus,
+    from domain.permit.events import (
         DocumentCollectedEvent,
-        EventOutcome,
         ExtensionApplicationEvent,
         ExtensionDecisionEvent,
         FineDecisionEvent,
-        FineStatus,
-        InvalidateDocument,
-        PendingApplication,
         PermanentApplicationEvent,
         PermanentDecisionEvent,
-        PermitRuleError,
-        PermitSettings,
-        PermitState,
-        PermitStatus,
-        PermitTrigger,
-        PermitType,
-        PermitView,
-        PermitWorkflowInput,
-        RecordCardCollected,
-        RecordFineDecision,
-        RecordPermitStatus,
-        RecordViolation,
         ReplaceDocumentEvent,
         ReplacementReason,
         ReportChangeEvent,
         ViolationOutcome,
-        Withdrawal,
         WithdrawalGround,
         WithdrawPermitEvent,
+    )
+    from domain.permit.rules import (
+        PermitRuleError,
         after_refusal,
         check_event,
-        details_markdown,
+        new_fine,
+        new_warning,
+        replacement_refusal,
+        violation_outcome,
+    )
+    from domain.permit.schedule import (
         due_reminder,
         extension_window_opens,
         initial_state,
         is_finished,
         local_date,
-        move,
-        new_fine,
         new_term,
-        new_warning,
         next_due,
-        replacement_refusal,
         reschedule,
         start_of_day,
-        view,
-        violation_outcome,
     )
+    from domain.permit.state import (
+        ApplicationKind,
+        Card,
+        CardStatus,
+        FineStatus,
+        PendingApplication,
+        PermitSettings,
+        PermitState,
+        PermitWorkflowInput,
+        Withdrawal,
+    )
+    from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, move
+    from domain.permit.view import EventOutcome, PermitView, details_markdown, view
 
 # Search attributes (register them on the namespace: PermitStatus Keyword, PermitValidUntil
 # Datetime).  PermitValidUntil is the start of the last valid Dutch day.

@@ -35,19 +35,17 @@ from temporalio.worker import Worker
 from domain.deadlines import add_months
 from domain.identifiers import permit_workflow_id
 from domain.messages import PermitInput
-from domain.permit import (
+from domain.permit.events import (
     DocumentCollectedEvent,
-    EventOutcome,
     ExtensionApplicationEvent,
     ExtensionDecisionEvent,
-    PermitSettings,
-    PermitWorkflowInput,
     ReportChangeEvent,
     WithdrawalGround,
     WithdrawPermitEvent,
-    local_date,
-    start_of_day,
 )
+from domain.permit.schedule import local_date, start_of_day
+from domain.permit.state import PermitSettings, PermitWorkflowInput
+from domain.permit.view import EventOutcome
 from tests.workflows.test_permit import PermitWorld, fake_document_number
 from workflows.permit import PermitWorkflow
 

@@ -16,7 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from domain.permit import PermitStatus, PermitWorkflowInput
+from domain.permit.state import PermitWorkflowInput
+from domain.permit.transitions import PermitStatus
 from workflows.permit import PermitWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"

@@ -22,19 +22,18 @@ from activities.permits import (
 )
 from activities.registry import RegistryActivities
 from activities.registry_db import CASE_NOT_FOUND, PERMIT_INVALID, PermitRow, Registry
-from domain.messages import IssuePermit, PermitIssued
-from domain.models import Application
-from domain.permit import (
+from domain.messages import (
     InvalidateDocument,
-    PermitStatus,
-    PermitType,
+    IssuePermit,
+    PermitIssued,
     RecordCardCollected,
     RecordFineDecision,
     RecordPermitStatus,
     RecordViolation,
-    ViolationOutcome,
-    WithdrawalGround,
 )
+from domain.models import Application
+from domain.permit.events import ViolationOutcome, WithdrawalGround
+from domain.permit.transitions import PermitStatus, PermitType
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 

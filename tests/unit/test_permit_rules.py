@@ -10,51 +10,51 @@ from pydantic import ValidationError
 
 from domain.deadlines import AMSTERDAM
 from domain.messages import PermitInput
-from domain.permit import (
-    EVENT_WHEN,
+from domain.permit.events import (
     PERMIT_EVENT_MODELS,
-    PERMIT_EVENTS,
-    PERMIT_TRANSITIONS,
-    TERMINAL,
-    CardStatus,
     DocumentCollectedEvent,
     ExtensionApplicationEvent,
-    Fine,
     FineDecisionEvent,
-    FineStatus,
     PermanentApplicationEvent,
-    PermitRuleError,
-    PermitSettings,
-    PermitState,
-    PermitStatus,
-    PermitTransitionError,
-    PermitTrigger,
-    PermitType,
-    PermitWorkflowInput,
     ReplaceDocumentEvent,
     ReplacementReason,
     ReportChangeEvent,
     ViolationOutcome,
-    allowed,
+)
+from domain.permit.rules import (
+    PermitRuleError,
     check_event,
-    details_markdown,
+    is_late,
+    new_fine,
+    new_warning,
+    replacement_refusal,
+    violation_outcome,
+)
+from domain.permit.schedule import (
     due_reminder,
     expiry_instant,
     extension_window_opens,
     initial_state,
     is_finished,
-    is_late,
+    new_term,
+    next_due,
+)
+from domain.permit.state import CardStatus, Fine, FineStatus, PermitSettings, PermitState, PermitWorkflowInput
+from domain.permit.transitions import (
+    EVENT_WHEN,
+    PERMIT_EVENTS,
+    PERMIT_TRANSITIONS,
+    TERMINAL,
+    PermitStatus,
+    PermitTransitionError,
+    PermitTrigger,
+    PermitType,
+    allowed,
     mermaid,
     move,
-    new_fine,
-    new_term,
-    new_warning,
-    next_due,
     rejection,
-    replacement_refusal,
-    view,
-    violation_outcome,
 )
+from domain.permit.view import details_markdown, view
 
 S = PermitStatus
 T = PermitTrigger

@@ -11,7 +11,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.permit import PermitWorkflowInput
+    from domain.permit.state import PermitWorkflowInput
 
 
 @workflow.defn(name="ResidencePermit")

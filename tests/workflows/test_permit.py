@@ -35,49 +35,45 @@ from domain.deadlines import add_months
 from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, document_number_is_valid, permit_workflow_id
 from domain.messages import (
     BookSlot,
+    CardCollected,
+    DocumentInvalidated,
+    FineDecisionRecorded,
+    InvalidateDocument,
     IssuePermit,
     LetterKind,
     LetterRef,
     LettersSent,
     PermitInput,
     PermitIssued,
-    Recipient,
-    SendLetter,
-    SlotBooking,
-)
-from domain.models import Model
-from domain.permit import (
-    CardCollected,
-    DocumentCollectedEvent,
-    DocumentInvalidated,
-    EventOutcome,
-    ExtensionApplicationEvent,
-    ExtensionDecisionEvent,
-    FineDecisionEvent,
-    FineDecisionRecorded,
-    InvalidateDocument,
-    PermanentApplicationEvent,
-    PermanentDecisionEvent,
-    PermitSettings,
-    PermitStatus,
     PermitStatusRecorded,
-    PermitType,
-    PermitView,
-    PermitWorkflowInput,
+    Recipient,
     RecordCardCollected,
     RecordFineDecision,
     RecordPermitStatus,
     RecordViolation,
+    SendLetter,
+    SlotBooking,
+    ViolationRecorded,
+)
+from domain.models import Model
+from domain.permit.events import (
+    DocumentCollectedEvent,
+    ExtensionApplicationEvent,
+    ExtensionDecisionEvent,
+    FineDecisionEvent,
+    PermanentApplicationEvent,
+    PermanentDecisionEvent,
     ReplaceDocumentEvent,
     ReplacementReason,
     ReportChangeEvent,
     ViolationOutcome,
-    ViolationRecorded,
     WithdrawalGround,
     WithdrawPermitEvent,
-    local_date,
-    start_of_day,
 )
+from domain.permit.schedule import local_date, start_of_day
+from domain.permit.state import PermitSettings, PermitWorkflowInput
+from domain.permit.transitions import PermitStatus, PermitType
+from domain.permit.view import EventOutcome, PermitView
 from infra.codec import KeyRing
 from tests.workflows.conftest import start_environment
 from workflows.permit import FINE_PROPOSED, PERMIT_STATUS, PERMIT_VALID_UNTIL, PermitWorkflow

@@ -1,0 +1,151 @@
+"""The permit's dates and timers: terms, reminders, the five-year mark, expiry.
+
+Timers are absolute instants kept in ``PermitState`` and recomputed from ``valid_until``
+whenever an event moves it, so a renewal reschedules every reminder.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from pydantic import AwareDatetime
+
+from domain.deadlines import AMSTERDAM, add_months
+from domain.messages import PermitInput
+from domain.models import Model
+from domain.permit.law import EXTENSION_WINDOW_MONTHS, PERMANENT_AFTER_MONTHS
+from domain.permit.state import Card, CardStatus, PermitSettings, PermitState, Reminder
+from domain.permit.transitions import TERMINAL, PermitStatus, PermitTrigger, PermitType, allowed
+
+T = PermitTrigger
+
+
+def local_date(instant: datetime) -> date:
+    """The Dutch date of an aware instant."""
+    return instant.astimezone(AMSTERDAM).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of a Dutch date, as an aware instant."""
+    return datetime.combine(day, time(0, 0), tzinfo=AMSTERDAM)
+
+
+def expiry_instant(valid_until: date) -> datetime:
+    """The permit is valid through ``valid_until``: it expires when the next Dutch day starts."""
+    return start_of_day(valid_until + timedelta(days=1))
+
+
+def extension_window_opens(valid_until: date) -> date:
+    return add_months(valid_until, -EXTENSION_WINDOW_MONTHS)
+
+
+def five_years_on(first_valid_from: date) -> date:
+    return add_months(first_valid_from, PERMANENT_AFTER_MONTHS)
+
+
+def reminder_schedule(valid_until: date, months: tuple[int, ...]) -> list[Reminder]:
+    """The extension reminders, earliest first, at the start of their Dutch day."""
+    return [
+        Reminder(months_before=m, due_at=start_of_day(add_months(valid_until, -m))) for m in sorted(set(months), reverse=True)
+    ]
+
+
+def new_term(valid_until: date, term_years: int) -> tuple[date, date]:
+    """An extension runs for another term from the old expiry: (valid_from, valid_until)."""
+    return valid_until + timedelta(days=1), add_months(valid_until, 12 * term_years)
+
+
+def initial_state(handover: PermitInput, settings: PermitSettings) -> PermitState:
+    """The state of a freshly issued permit, from the application workflow's hand-over."""
+    permit_type = PermitType(handover.permit_type)
+    state = PermitState(
+        application_id=handover.application_id,
+        permit_type=permit_type,
+        document_number=handover.document_number,
+        valid_from=handover.valid_from,
+        valid_until=handover.valid_until,
+        first_valid_from=handover.valid_from,
+        language=handover.language,
+        cards=[
+            Card(
+                document_number=handover.document_number,
+                permit_type=permit_type,
+                purpose="initial",
+                valid_from=handover.valid_from,
+                valid_until=handover.valid_until,
+                issued_on=local_date(handover.issued_at),
+            )
+        ],
+        five_years_at=start_of_day(five_years_on(handover.valid_from)),
+        expires_at=expiry_instant(handover.valid_until),
+    )
+    reschedule(state, settings)
+    state.note(handover.issued_at, "issued", f"permit type {permit_type.value} issued, valid until {handover.valid_until}")
+    return state
+
+
+def reschedule(state: PermitState, settings: PermitSettings) -> None:
+    """Recompute the timers that hang on ``valid_until`` (after issue and every renewal)."""
+    state.expires_at = expiry_instant(state.valid_until)
+    state.expiry_passed_while_pending = False
+    state.reminders = reminder_schedule(state.valid_until, settings.extension_reminder_months)
+
+
+# --- the timers ---------------------------------------------------------------------------------
+
+
+class Due(Model):
+    """The next timer of the workflow: when, and which trigger it fires."""
+
+    at: AwareDatetime
+    trigger: PermitTrigger
+
+
+def next_due(state: PermitState) -> Due | None:
+    """The earliest timer the current status takes; None when only an event can move it."""
+    candidates: list[Due] = []
+    status = state.status
+    if allowed(status, T.EXTENSION_REMINDER_DUE):
+        open_reminders = [r.due_at for r in state.reminders if r.sent_at is None and not r.skipped]
+        if open_reminders:
+            candidates.append(Due(at=min(open_reminders), trigger=T.EXTENSION_REMINDER_DUE))
+    if (
+        allowed(status, T.FIVE_YEARS_REACHED)
+        and state.permit_type is PermitType.TEMPORARY
+        and state.five_years_letter_sent_at is None
+    ):
+        candidates.append(Due(at=state.five_years_at, trigger=T.FIVE_YEARS_REACHED))
+    if allowed(status, T.EXPIRY_REACHED) and not state.expiry_passed_while_pending:
+        candidates.append(Due(at=state.expires_at, trigger=T.EXPIRY_REACHED))
+    if allowed(status, T.DESK_BOOKING_DUE):
+        retries = [
+            c.booking_retry_at
+            for c in state.cards
+            if c.booking_retry_at is not None and c.status is CardStatus.AWAITING_COLLECTION
+        ]
+        if retries:
+            candidates.append(Due(at=min(retries), trigger=T.DESK_BOOKING_DUE))
+    return min(candidates, key=lambda d: d.at, default=None)
+
+
+def due_reminder(state: PermitState, now: datetime) -> Reminder | None:
+    """The reminder to send now.  When several are overdue (a worker was down, or an
+    application was pending), only the latest is sent and the older ones are skipped, so
+    the holder never gets a pile of reminders at once."""
+    overdue = [r for r in state.reminders if r.sent_at is None and not r.skipped and r.due_at <= now]
+    if not overdue:
+        return None
+    latest = max(overdue, key=lambda r: r.due_at)
+    for reminder in overdue:
+        if reminder is not latest:
+            reminder.skipped = True
+    return latest
+
+
+def is_finished(state: PermitState) -> bool:
+    """The workflow ends once the permit is over and nothing is left to decide or collect."""
+    if state.status not in TERMINAL or state.open_fine() is not None:
+        return False
+    if state.status is PermitStatus.REPLACED_BY_PERMANENT:
+        return state.card_awaiting_collection() is None
+    return True
