@@ -4,15 +4,32 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit workflows e2e bench clean
+.PHONY: install lock run test lint typecheck unit workflows e2e bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every package comes from the lock file, hash-checked (pip's --require-hashes mode), the
+# project itself is then installed editable without resolving anything.  The lock also
+# replaces the venv's bundled pip and setuptools 65.5 (known vulnerabilities).
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	# pip first, on its own (a pip that replaces itself mid-install fails), then the rest.
+	awk '/^[a-z]/ {keep = /^pip==/} keep' requirements-dev.lock > $(VENV)/pip.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/pip.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# After a change to the dependencies in pyproject.toml: regenerate both lock files from PyPI
+# (all platforms, Python 3.11+, with hashes), then `make install`.  requirements.lock holds
+# the service's own dependencies (the Docker image); requirements-dev.lock adds the tools.
+# `make lock UPGRADE=1` moves every pin to the newest allowed version.
+UV_COMPILE = $(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--index-url https://pypi.org/simple --no-config --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+UV = $(shell test -x $(VENV)/bin/uv && echo $(VENV)/bin/uv || echo uv)
+lock:
+	$(UV_COMPILE) --output-file requirements.lock
+	$(UV_COMPILE) --extra dev --constraint requirements.lock --output-file requirements-dev.lock
 
 run: install
 	$(PY) -m infra.devstack run

@@ -83,7 +83,8 @@ with workflow.unsafe.imports_passed_through():
 
     from domain.case import CaseStatus
     from domain.identifiers import application_workflow_id, permit_workflow_id
-    from domain.messages import (
+    from domain.models import EVENT_MODELS, Application
+    from domain.permit import (
         CardCollected,
         DocumentInvalidated,
         FineDecisionRecorded,
@@ -95,7 +96,6 @@ with workflow.unsafe.imports_passed_through():
         RecordViolation,
         ViolationRecorded,
     )
-    from domain.models import EVENT_MODELS, Application
     from infra.codec import KeyRing, data_converter
     from infra.devstack import SEARCH_ATTRIBUTE_FLAGS, free_port, make_example_documents, wait_for_port
     from infra.logconfig import configure_logging
@@ -105,7 +105,7 @@ with workflow.unsafe.imports_passed_through():
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-EXAMPLE = ROOT / "tests" / "data" / "application.json"
+EXAMPLE = ROOT / "examples" / "application.json"
 
 # The path measured: update name and body, in order.  permit-collected's date comes from
 # the decision's result (the validator refuses a date before the permit's valid_from).

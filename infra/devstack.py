@@ -28,7 +28,7 @@ from starter import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-EXAMPLE = ROOT.parent / "shared" / "examples" / "application.json"
+EXAMPLE = ROOT / "examples" / "application.json"
 # The dev server's --search-attribute flags, from the one list `starter.py setup` registers.
 _TYPE_NAMES = {
     IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword",

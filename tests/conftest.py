@@ -12,8 +12,8 @@ from infra.codec import KeyRing
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-# The project's own example application (no real person); ../shared is not there in a clone.
-EXAMPLE = ROOT / "tests" / "data" / "application.json"
+# The project's own example application (a fictitious person); ../shared is not there in a clone.
+EXAMPLE = ROOT / "examples" / "application.json"
 
 
 def binary(name: str) -> str:
