@@ -12,21 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import filetype
 import structlog
 from sqlalchemy import select
 from temporalio import activity
 
-from activities.document_store import DocumentStore
+from activities.document_store import DocumentStore, inspect_file
 from activities.registry_db import DocumentRow, Registry, record_phase, require_case, utcnow
 from domain import checklist
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.models import Document, DocumentKind, MediaType
 from domain.steps import Phase
 from infra.settings import Settings
-
-# filetype recognises every supported type from the first 261 bytes; read a little more.
-_HEAD_BYTES = 8192
 
 
 class DocumentActivities:
@@ -90,13 +86,8 @@ class DocumentActivities:
         assert doc.sha256 is not None
         if not self._store.exists(doc.sha256):
             return None
-        kind = filetype.guess(self._store.head(doc.sha256, _HEAD_BYTES))
-        mime = str(kind.mime) if kind is not None else None
-        return checklist.StoredFile(
-            sha256=self._store.hash_of(doc.sha256),
-            size_bytes=self._store.size(doc.sha256),
-            detected_media_type=mime,
-        )
+        with self._store.open(doc.sha256) as fh:
+            return inspect_file(fh)
 
 
 def _row(application_id: str, doc: Document) -> DocumentRow:

@@ -10,7 +10,6 @@ on it.
 from __future__ import annotations
 
 import enum
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -25,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain.identifiers import APPLICATION_ID_PATTERN, bsn_is_valid
+from domain.identifiers import application_id_is_valid, bsn_is_valid, v_number_is_valid
 
 
 class Model(BaseModel):
@@ -65,7 +64,7 @@ class Applicant(Model):
     @field_validator("v_number")
     @classmethod
     def _v_number(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{10}", value):
+        if not v_number_is_valid(value):
             raise ValueError("a V-number is exactly 10 digits")
         return value
 
@@ -164,7 +163,7 @@ class Application(Model):
     @field_validator("application_id")
     @classmethod
     def _application_id(cls, value: str) -> str:
-        if not re.fullmatch(APPLICATION_ID_PATTERN, value):
+        if not application_id_is_valid(value):
             raise ValueError("an application id looks like HASA-2026-000123")
         return value
 

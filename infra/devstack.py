@@ -24,7 +24,7 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 
-from starter import SEARCH_ATTRIBUTES
+from intake.cases import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

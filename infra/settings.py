@@ -60,6 +60,8 @@ class Settings:
     interview_locations: tuple[str, ...] = ("Aanmeldcentrum Ter Apel",)
     extension_reminder_months: tuple[int, ...] = (6, 3, 1)
     late_report_weeks: int = 4
+    # How long `starter.py send` waits for a worker to complete an event before it gives up.
+    send_timeout_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -84,4 +86,5 @@ class Settings:
                 int(x) for x in _env("HASA_EXTENSION_REMINDER_MONTHS", "6,3,1").split(",") if x.strip()
             ),
             late_report_weeks=int(_env("HASA_LATE_REPORT_WEEKS", "4")),
+            send_timeout_seconds=float(_env("HASA_SEND_TIMEOUT_SECONDS", "30")),
         )

@@ -10,9 +10,16 @@ import pytest
 
 from activities.document_store import DocumentStore
 from infra.devstack import make_example_documents
-from infra.settings import Settings
-from starter import Intake, Refused, parse_application, parse_event_body, read_records
+from domain.models import DecisionEvent, WithdrawEvent
+from intake.errors import FieldError, Refused
+from intake.records import DocumentFiles, parse_application, parse_event_body, read_records
 from tests.conftest import EXAMPLE
+
+MAX = 20 * 1024 * 1024
+
+
+def Intake(store: DocumentStore, directory: Path | None) -> DocumentFiles:  # noqa: N802 - reads like the old class
+    return DocumentFiles(store, directory, MAX)
 
 
 @pytest.fixture
@@ -33,10 +40,10 @@ def example() -> dict[str, Any]:
 def test_one_json_document_or_json_lines(tmp_path: Path) -> None:
     single = tmp_path / "one.json"
     single.write_text(EXAMPLE.read_text())  # pretty-printed over many lines
-    assert [n for n, _ in read_records(str(single))] == [1]
+    assert [r.line for r in read_records(str(single))] == [1]
     lines = tmp_path / "many.jsonl"
     lines.write_text(json.dumps(example()) + "\n\n" + json.dumps(example()) + "\n")
-    assert [n for n, _ in read_records(str(lines))] == [1, 3]
+    assert [r.line for r in read_records(str(lines))] == [1, 3]
 
 
 def test_valid_record_ingests_its_files_and_records_hashes(store: DocumentStore, files: Path) -> None:
@@ -54,7 +61,7 @@ def test_invalid_record_stores_nothing(store: DocumentStore, files: Path) -> Non
     raw["applicant"]["v_number"] = "0987"
     app, errors = parse_application(json.dumps(raw), Intake(store, files), ingest=True)
     assert app is None
-    assert errors == [{"field": "applicant.v_number", "message": "a V-number is exactly 10 digits"}]
+    assert errors == [FieldError("applicant.v_number", "a V-number is exactly 10 digits")]
     assert not store.root.exists() or not any(p.is_file() for p in store.root.rglob("*"))
 
 
@@ -62,7 +69,7 @@ def test_missing_file_names_the_document(store: DocumentStore, files: Path) -> N
     (files / "summons.jpg").unlink()
     app, errors = parse_application(json.dumps(example()), Intake(store, files), ingest=True)
     assert app is None
-    assert errors == [{"field": "documents.2.filename", "message": f"file 'summons.jpg' is missing from {files}"}]
+    assert errors == [FieldError("documents.2.filename", f"file 'summons.jpg' is missing from {files}")]
 
 
 def test_given_hash_is_checked_against_the_store(store: DocumentStore, files: Path) -> None:
@@ -72,24 +79,25 @@ def test_given_hash_is_checked_against_the_store(store: DocumentStore, files: Pa
     raw["new_elements"] = []
     app, errors = parse_application(json.dumps(raw), Intake(store, None), ingest=True)
     assert app is None
-    assert errors == [{"field": "documents.0.size_bytes", "message": "differs from the size of the stored file with this sha256"}]
+    assert errors == [FieldError("documents.0.size_bytes", "differs from the size of the stored file with this sha256")]
     raw["documents"][0]["sha256"] = "ab" * 32
     raw["documents"][0]["size_bytes"] = size
     _, errors = parse_application(json.dumps(raw), Intake(store, None), ingest=True)
-    assert errors == [{"field": "documents.0.sha256", "message": "no file with this sha256 in the document store"}]
+    assert errors == [FieldError("documents.0.sha256", "no file with this sha256 in the document store")]
 
 
 def test_malformed_json_is_named(store: DocumentStore) -> None:
     app, errors = parse_application('{"application_id": ', Intake(store, None), ingest=True)
     assert app is None
-    assert errors[0]["field"] == "(json)"
-    assert errors[0]["message"].startswith("malformed JSON")
+    assert errors[0].field == "(json)"
+    assert errors[0].message.startswith("malformed JSON")
 
 
-def test_event_body_is_validated_with_field_names(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, document_store=tmp_path / "store")
+def test_event_body_is_validated_with_field_names(store: DocumentStore) -> None:
     with pytest.raises(Refused, match=r"outcome") as caught:
-        parse_event_body("decision", '{"outcome": "maybe", "grounds": "g", "decided_by": "o"}', settings, None)
-    assert json.loads(str(caught.value))["errors"][0]["field"] == "outcome"
-    body = parse_event_body("withdraw", '{"reason": "going home"}', settings, None)
+        parse_event_body(
+            "decision", DecisionEvent, '{"outcome": "maybe", "grounds": "g", "decided_by": "o"}', Intake(store, None), ingest=True
+        )
+    assert caught.value.errors[0].field == "outcome"
+    body = parse_event_body("withdraw", WithdrawEvent, '{"reason": "going home"}', Intake(store, None), ingest=True)
     assert body.model_dump() == {"reason": "going home"}

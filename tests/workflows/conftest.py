@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from infra.codec import KeyRing, data_converter
-from starter import SEARCH_ATTRIBUTES
+from intake.cases import SEARCH_ATTRIBUTES
 from tests.conftest import binary
 
 
