@@ -198,9 +198,11 @@ class DocumentFiles:
     """Documents named by a record or an event, resolved against ``--documents DIR`` and the store.
 
     ``resolve`` fills in ``sha256`` and ``size_bytes`` of each document that names a file in
-    ``directory``, and checks a given ``sha256`` against the store.  With ``ingest`` the
-    files are put into the store; ``added`` lists those that were not there before (so a
-    refused event can take them back out), and ``inspected`` what each file is.
+    ``directory`` (reading the file, storing nothing), and checks a given ``sha256``
+    against the store; ``inspected`` says what each file is.  ``ingest`` then puts the
+    resolved files into the store (the caller does so only once the whole record is
+    valid); ``added`` lists those that were not there before, so that a refused event can
+    take them back out.
     """
 
     store: DocumentStore
@@ -209,14 +211,15 @@ class DocumentFiles:
     errors: list[FieldError] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     inspected: dict[str, StoredFile] = field(default_factory=dict)
+    _pending: list[tuple[str, str, str]] = field(default_factory=list)  # (name, field, sha256)
 
-    def resolve(self, docs: list[tuple[str, Any]], *, ingest: bool) -> None:
+    def resolve(self, docs: list[tuple[str, Any]]) -> None:
         """Resolve each ``(field, document)``; ``field`` names it in errors (``documents.2``)."""
         for where, doc in docs:
             if isinstance(doc, dict):
-                self._resolve_one(doc, where, ingest=ingest)
+                self._resolve_one(doc, where)
 
-    def _resolve_one(self, doc: dict[str, Any], where: str, *, ingest: bool) -> None:
+    def _resolve_one(self, doc: dict[str, Any], where: str) -> None:
         if doc.get("sha256") is not None:
             self._check_stored(doc, where)
             return
@@ -230,14 +233,27 @@ class DocumentFiles:
             if fh is None:
                 return
             info = inspect_file(fh)
-            self.inspected[info.sha256] = info
-            if ingest and not self.store.exists(info.sha256):
-                fh.seek(0)
-                # The store hashes again while copying and refuses a file that changed meanwhile.
-                if self.store.put_open(fh)[0] != info.sha256:
-                    raise OSError(f"file {name!r} changed while it was being stored")
-                self.added.append(info.sha256)
-            doc["sha256"], doc["size_bytes"] = info.sha256, info.size_bytes
+        self.inspected[info.sha256] = info
+        doc["sha256"], doc["size_bytes"] = info.sha256, info.size_bytes
+        self._pending.append((name, f"{where}.filename", info.sha256))
+
+    def ingest(self) -> None:
+        """Put the files ``resolve`` read into the store; a file changed since is an error."""
+        for name, where, sha in self._pending:
+            if self.store.exists(sha):
+                continue
+            with self._open(name, where) as fh:
+                if fh is None:
+                    continue
+                # The store hashes while copying: what it stores is what was inspected, or nothing.
+                stored, _, new = self.store.put_open(fh)
+            if stored != sha:
+                self.errors.append(FieldError(where, f"file {name!r} changed while it was being stored"))
+            elif new:
+                self.added.append(sha)
+        self._pending.clear()
+        if self.errors:
+            self.take_back()
 
     @contextmanager
     def _open(self, name: str, where: str) -> Iterator[BinaryIO | None]:
@@ -310,15 +326,18 @@ def parse_application(text: str, files: DocumentFiles, *, ingest: bool) -> tuple
     value = raw.get("documents")
     docs = [(f"documents.{n}", d) for n, d in enumerate(value)] if isinstance(value, list) else []
     files.errors = []
-    files.resolve(docs, ingest=False)
-    if not files.errors and ingest:
-        files.resolve(docs, ingest=True)
+    files.resolve(docs)
     if files.errors:
         return None, files.errors
     try:
-        return Application.model_validate(raw, context={"now": now}), []
+        app = Application.model_validate(raw, context={"now": now})
     except ValidationError as err:
         return None, errors_of(err)
+    if ingest:
+        files.ingest()
+        if files.errors:
+            return None, files.errors
+    return app, []
 
 
 def parse_record(record: Record, files: DocumentFiles, *, ingest: bool) -> tuple[Application | None, list[FieldError]]:
@@ -387,12 +406,15 @@ def parse_event_body(event: str, model: type[Model], text: str, files: DocumentF
             docs = [(f"{name}.{n}", d) for n, d in enumerate(value)] if isinstance(value, list) else []
         else:
             docs = [(name, value)]
-        files.resolve(docs, ingest=False)
-        if not files.errors and ingest:
-            files.resolve(docs, ingest=True)
+        files.resolve(docs)
         if files.errors:
             raise Refused(errors=files.errors)
     try:
-        return model.model_validate(raw)
+        body = model.model_validate(raw)
     except ValidationError as err:
         raise Refused(errors=errors_of(err)) from None
+    if ingest:
+        files.ingest()
+        if files.errors:
+            raise Refused(errors=files.errors)
+    return body

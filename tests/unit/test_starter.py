@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from activities.document_store import DocumentStore
-from infra.devstack import make_example_documents
 from domain.models import DecisionEvent, WithdrawEvent
+from infra.devstack import make_example_documents
 from intake.errors import FieldError, Refused
 from intake.records import DocumentFiles, parse_application, parse_event_body, read_records
 from tests.conftest import EXAMPLE
@@ -18,7 +18,7 @@ from tests.conftest import EXAMPLE
 MAX = 20 * 1024 * 1024
 
 
-def Intake(store: DocumentStore, directory: Path | None) -> DocumentFiles:  # noqa: N802 - reads like the old class
+def files_in(store: DocumentStore, directory: Path | None) -> DocumentFiles:
     return DocumentFiles(store, directory, MAX)
 
 
@@ -47,7 +47,7 @@ def test_one_json_document_or_json_lines(tmp_path: Path) -> None:
 
 
 def test_valid_record_ingests_its_files_and_records_hashes(store: DocumentStore, files: Path) -> None:
-    app, errors = parse_application(json.dumps(example()), Intake(store, files), ingest=True)
+    app, errors = parse_application(json.dumps(example()), files_in(store, files), ingest=True)
     assert errors == []
     assert app is not None
     for doc in app.documents:
@@ -59,7 +59,7 @@ def test_valid_record_ingests_its_files_and_records_hashes(store: DocumentStore,
 def test_invalid_record_stores_nothing(store: DocumentStore, files: Path) -> None:
     raw = example()
     raw["applicant"]["v_number"] = "0987"
-    app, errors = parse_application(json.dumps(raw), Intake(store, files), ingest=True)
+    app, errors = parse_application(json.dumps(raw), files_in(store, files), ingest=True)
     assert app is None
     assert errors == [FieldError("applicant.v_number", "a V-number is exactly 10 digits")]
     assert not store.root.exists() or not any(p.is_file() for p in store.root.rglob("*"))
@@ -67,7 +67,7 @@ def test_invalid_record_stores_nothing(store: DocumentStore, files: Path) -> Non
 
 def test_missing_file_names_the_document(store: DocumentStore, files: Path) -> None:
     (files / "summons.jpg").unlink()
-    app, errors = parse_application(json.dumps(example()), Intake(store, files), ingest=True)
+    app, errors = parse_application(json.dumps(example()), files_in(store, files), ingest=True)
     assert app is None
     assert errors == [FieldError("documents.2.filename", f"file 'summons.jpg' is missing from {files}")]
 
@@ -77,17 +77,17 @@ def test_given_hash_is_checked_against_the_store(store: DocumentStore, files: Pa
     sha, size = store.put_file(files / "M35-O.pdf")
     raw["documents"] = [dict(raw["documents"][0], sha256=sha, size_bytes=size + 1)]
     raw["new_elements"] = []
-    app, errors = parse_application(json.dumps(raw), Intake(store, None), ingest=True)
+    app, errors = parse_application(json.dumps(raw), files_in(store, None), ingest=True)
     assert app is None
     assert errors == [FieldError("documents.0.size_bytes", "differs from the size of the stored file with this sha256")]
     raw["documents"][0]["sha256"] = "ab" * 32
     raw["documents"][0]["size_bytes"] = size
-    _, errors = parse_application(json.dumps(raw), Intake(store, None), ingest=True)
+    _, errors = parse_application(json.dumps(raw), files_in(store, None), ingest=True)
     assert errors == [FieldError("documents.0.sha256", "no file with this sha256 in the document store")]
 
 
 def test_malformed_json_is_named(store: DocumentStore) -> None:
-    app, errors = parse_application('{"application_id": ', Intake(store, None), ingest=True)
+    app, errors = parse_application('{"application_id": ', files_in(store, None), ingest=True)
     assert app is None
     assert errors[0].field == "(json)"
     assert errors[0].message.startswith("malformed JSON")
@@ -96,8 +96,12 @@ def test_malformed_json_is_named(store: DocumentStore) -> None:
 def test_event_body_is_validated_with_field_names(store: DocumentStore) -> None:
     with pytest.raises(Refused, match=r"outcome") as caught:
         parse_event_body(
-            "decision", DecisionEvent, '{"outcome": "maybe", "grounds": "g", "decided_by": "o"}', Intake(store, None), ingest=True
+            "decision",
+            DecisionEvent,
+            '{"outcome": "maybe", "grounds": "g", "decided_by": "o"}',
+            files_in(store, None),
+            ingest=True,
         )
     assert caught.value.errors[0].field == "outcome"
-    body = parse_event_body("withdraw", WithdrawEvent, '{"reason": "going home"}', Intake(store, None), ingest=True)
+    body = parse_event_body("withdraw", WithdrawEvent, '{"reason": "going home"}', files_in(store, None), ingest=True)
     assert body.model_dump() == {"reason": "going home"}
