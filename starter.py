@@ -38,8 +38,8 @@ from temporalio.service import RPCError
 from activities.document_store import DocumentStore
 from domain import checklist
 from domain.identifiers import application_workflow_id
-from domain.models import EVENT_MODELS, json_schema
 from domain.requirements import findings
+from domain.steps import EVENT_MODELS, json_schema
 from infra.client import connect
 from infra.codec import KeyConfigError
 from infra.logconfig import configure_logging

@@ -73,7 +73,7 @@ from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -81,10 +81,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from domain.case import CaseStatus
+    from domain import search_attributes as sa
+    from domain.case import ApplicationInput, CaseOptions, CaseStatus
     from domain.identifiers import application_workflow_id, permit_workflow_id
-    from domain.models import EVENT_MODELS, Application
-    from domain.permit import (
+    from domain.messages import (
         CardCollected,
         DocumentInvalidated,
         FineDecisionRecorded,
@@ -96,11 +96,15 @@ with workflow.unsafe.imports_passed_through():
         RecordViolation,
         ViolationRecorded,
     )
+    from domain.models import Application
+    from domain.steps import EVENT_MODELS
     from infra.codec import KeyRing, data_converter
     from infra.devstack import SEARCH_ATTRIBUTE_FLAGS, free_port, make_example_documents, wait_for_port
     from infra.logconfig import configure_logging
     from tests.workflows.fakes import FakeRegistry
-    from workflows.application import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, ApplicationInput, ApplicationWorkflow, CaseOptions
+    from workflows.application import ApplicationWorkflow
+    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.names import APPLICATION_WORKFLOW
     from workflows.permit import PermitWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,13 +120,7 @@ PATH: list[tuple[str, dict[str, Any]]] = [
     ("permit-collected", {}),
 ]
 BASELINE_TIMER = timedelta(days=30)
-# The keys the service upserts; the --diagnose baseline upserts the same ones.
-BENCH_STEP = SearchAttributeKey.for_keyword("ApplicationStep")
-BENCH_PHASE = SearchAttributeKey.for_keyword("ApplicationPhase")
-BENCH_OUTCOME = SearchAttributeKey.for_keyword("ApplicationOutcome")
-BENCH_DUE = SearchAttributeKey.for_datetime("DecisionDueBy")
-BENCH_POLICY = SearchAttributeKey.for_keyword("PolicyVersion")
-BENCH_INTERVIEW = SearchAttributeKey.for_datetime("InterviewAt")
+# The --diagnose baseline upserts the keys the service upserts (domain/search_attributes.py).
 
 _case_numbers = itertools.count(1)
 
@@ -185,12 +183,12 @@ class BaselineWorkflow:
             self._stage = stage
             for number, values in enumerate(plan.upserts[stage] if stage < len(plan.upserts) else []):
                 updates: list[SearchAttributeUpdate[Any]] = [
-                    BENCH_PHASE.value_set(f"stage-{stage}-{number}"),
-                    BENCH_STEP.value_set(f"stage-{stage}"),
-                    BENCH_POLICY.value_set("bench"),
-                    BENCH_OUTCOME.value_unset(),
-                    BENCH_DUE.value_unset(),
-                    BENCH_INTERVIEW.value_unset(),
+                    sa.APPLICATION_PHASE.value_set(f"stage-{stage}-{number}"),
+                    sa.APPLICATION_STEP.value_set(f"stage-{stage}"),
+                    sa.POLICY_VERSION.value_set("bench"),
+                    sa.APPLICATION_OUTCOME.value_unset(),
+                    sa.DECISION_DUE_BY.value_unset(),
+                    sa.INTERVIEW_AT.value_unset(),
                 ]
                 workflow.upsert_search_attributes(updates[: max(1, min(values, len(updates)))])
             for _ in range(count):
@@ -814,7 +812,7 @@ async def real_run(
     raw = real_template(template, data_dir)
     run = Run(
         name="service, real activities",
-        workflow="RepeatAsylumApplication",
+        workflow=APPLICATION_WORKFLOW,
         codec=True,
         activities="real (SQLite registry, PDF letters)",
         one=service_case(client, settings.task_queue, raw, plan),
@@ -951,7 +949,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 runs.append(
                     Run(
                         name=f"service, {suffix}",
-                        workflow="RepeatAsylumApplication",
+                        workflow=APPLICATION_WORKFLOW,
                         codec=codec,
                         activities="in-memory fakes",
                         one=service_case(client, f"bench-service-{queue}", template, plan),

@@ -8,14 +8,59 @@ deadlines, document ids, counts), because details are visible to every operator.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, Field
 
 from domain.deadlines import AMSTERDAM
-from domain.models import Model
+from domain.models import Application, Model
+from domain.permit.state import PermitSettings
 from domain.requirements import Finding
+
+DECISION_WARNING_LEAD = timedelta(days=14)
+
+
+class CaseOptions(Model):
+    """Knobs of a case that are not law; filled by the starter from its settings.
+
+    Every option is bounded (issue 8, defect 7): a slot retry interval of zero would book
+    slots in a tight loop, a negative notice would invite for a past date.  A value out of
+    bounds is refused with the field's name before anything starts.
+    """
+
+    slot_retry_interval: timedelta = Field(
+        default=timedelta(hours=4),
+        ge=timedelta(minutes=1),
+        le=timedelta(days=7),
+        description="How long to wait before asking again for an interview slot when none is free.",
+    )
+    interview_notice: timedelta = Field(
+        default=timedelta(days=2),
+        ge=timedelta(0),
+        le=timedelta(days=60),
+        description="The earliest interview slot lies this far after the booking.",
+    )
+    desk_notice: timedelta = Field(
+        default=timedelta(days=7),
+        ge=timedelta(0),
+        le=timedelta(days=60),
+        description="The earliest desk appointment to collect the permit lies this far after the grant.",
+    )
+    decision_warning_lead: timedelta = Field(
+        default=DECISION_WARNING_LEAD,
+        ge=timedelta(0),
+        le=timedelta(days=180),
+        description="Operators are warned this long before the decision deadline.",
+    )
+    permit_settings: PermitSettings = Field(default_factory=PermitSettings)
+
+
+class ApplicationInput(Model):
+    """The application workflow's input: the intake payload and the case's options."""
+
+    application: Application
+    options: CaseOptions = Field(default_factory=CaseOptions)
 
 
 class DeadlineView(Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -256,27 +256,6 @@ class WithdrawEvent(Model):
 
 class PermitCollectedEvent(Model):
     collected_on: date
-
-
-EVENT_MODELS: dict[str, type[Model]] = {
-    "documents": DocumentsEvent,
-    "interview-decision": InterviewDecisionEvent,
-    "interview-report": InterviewReportEvent,
-    "no-show": NoShowEvent,
-    "decision": DecisionEvent,
-    "response": ResponseEvent,
-    "appeal": AppealEvent,
-    "judgment": JudgmentEvent,
-    "withdraw": WithdrawEvent,
-    "permit-collected": PermitCollectedEvent,
-}
-
-
-def json_schema(name: str | None = None) -> dict[str, Any]:
-    """JSON Schema of the intake payload (``application``) or of one event."""
-    if name is None or name == "application":
-        return Application.model_json_schema()
-    return EVENT_MODELS[name].model_json_schema()
 
 
 OutcomeName = Literal["granted", "inadmissible", "manifestly_unfounded", "unfounded", "not_processed", "withdrawn"]

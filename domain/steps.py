@@ -4,13 +4,32 @@ The IND page numbers seven steps; the workflow starts at step 3.  Within a step 
 wait for different things (documents, a slot, a response), so the state is a finer
 ``Phase`` that maps onto a ``Step``.  ``TRANSITIONS`` is the only place that says which
 trigger (a human event or a timer/activity result) moves a phase where; the workflow's
-update validators and its own moves both check it, and the README's Mermaid diagram is
-generated from it.
+update validators and its own moves both check it (through the generic ``StateMachine`` of
+``domain/machine.py``), and the README's Mermaid diagram is generated from it.
+``APPLICATION_EVENTS`` is the one event table: each event's body model and the phases that
+accept it.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Any
+
+from domain.machine import Event, StateMachine, event_table
+from domain.models import (
+    AppealEvent,
+    Application,
+    DecisionEvent,
+    DocumentsEvent,
+    InterviewDecisionEvent,
+    InterviewReportEvent,
+    JudgmentEvent,
+    Model,
+    NoShowEvent,
+    PermitCollectedEvent,
+    ResponseEvent,
+    WithdrawEvent,
+)
 
 
 class Step(enum.Enum):
@@ -115,19 +134,6 @@ class Trigger(enum.StrEnum):
     PERMIT_ISSUED = "permit issued"
 
 
-EVENTS: tuple[Trigger, ...] = (
-    Trigger.DOCUMENTS,
-    Trigger.INTERVIEW_DECISION,
-    Trigger.INTERVIEW_REPORT,
-    Trigger.NO_SHOW,
-    Trigger.DECISION,
-    Trigger.RESPONSE,
-    Trigger.APPEAL,
-    Trigger.JUDGMENT,
-    Trigger.WITHDRAW,
-    Trigger.PERMIT_COLLECTED,
-)
-
 _BEFORE_FINAL_DECISION = (
     Phase.REGISTERING,
     Phase.CHECKING_DOCUMENTS,
@@ -204,36 +210,48 @@ EVENT_WHEN: dict[Trigger, str] = {
 }
 
 
-class TransitionError(Exception):
-    """A trigger the transition table does not allow in the current phase."""
+MACHINE: StateMachine[Phase, Trigger] = StateMachine(
+    transitions=TRANSITIONS,
+    initial=Phase.REGISTERING,
+    final=frozenset({Phase.CLOSED}),
+    subject="the case",
+    state_word="phase",
+    state_text=PHASE_TEXT,
+    event_when=EVENT_WHEN,
+)
+
+# The one event table: update name -> body model and the phases that accept it.  The
+# workflow registers an update handler and validator per row (workflows/application.py,
+# `@on(Trigger.X)` for the method that acts on it); `starter.py schema` and `send` read the
+# body models from it.  A new event: a Trigger, its edges in TRANSITIONS, an EVENT_WHEN
+# line, a row here and one handler.
+APPLICATION_EVENTS: dict[Trigger, Event[Phase, Trigger, Model]] = event_table(
+    MACHINE,
+    {
+        T.DOCUMENTS: DocumentsEvent,
+        T.INTERVIEW_DECISION: InterviewDecisionEvent,
+        T.INTERVIEW_REPORT: InterviewReportEvent,
+        T.NO_SHOW: NoShowEvent,
+        T.DECISION: DecisionEvent,
+        T.RESPONSE: ResponseEvent,
+        T.APPEAL: AppealEvent,
+        T.JUDGMENT: JudgmentEvent,
+        T.WITHDRAW: WithdrawEvent,
+        T.PERMIT_COLLECTED: PermitCollectedEvent,
+    },
+)
+EVENTS: tuple[Trigger, ...] = tuple(APPLICATION_EVENTS)
+EVENT_MODELS: dict[str, type[Model]] = {event.name: event.body for event in APPLICATION_EVENTS.values()}
 
 
-def allowed(phase: Phase, trigger: Trigger) -> bool:
-    return trigger in TRANSITIONS[phase]
+def json_schema(name: str | None = None) -> dict[str, Any]:
+    """JSON Schema of the intake payload (``application``) or of one event."""
+    if name is None or name == "application":
+        return Application.model_json_schema()
+    return EVENT_MODELS[name].model_json_schema()
 
 
-def rejection(phase: Phase, trigger: Trigger) -> str:
-    """A sentence a caller can show when an event is rejected."""
-    return (
-        f"event '{trigger.value}' is not allowed now: the case is {PHASE_TEXT[phase]} "
-        f"(phase '{phase.value}'); '{trigger.value}' is accepted {EVENT_WHEN.get(trigger, 'never')}"
-    )
-
-
-def move(phase: Phase, trigger: Trigger, target: Phase) -> Phase:
-    """Check one transition against the table and return the new phase."""
-    targets = TRANSITIONS[phase].get(trigger)
-    if targets is None or target not in targets:
-        raise TransitionError(f"{phase.value} --{trigger.value}--> {target.value} is not in the table")
-    return target
-
-
-def mermaid() -> str:
-    """The state diagram, generated from the table (the README embeds this text)."""
-    lines = ["stateDiagram-v2", f"    [*] --> {Phase.REGISTERING.value}"]
-    for source, edges in TRANSITIONS.items():
-        for trigger, targets in edges.items():
-            for target in sorted(targets, key=lambda p: list(Phase).index(p)):
-                lines.append(f"    {source.value} --> {target.value}: {trigger.value}")
-    lines.append(f"    {Phase.CLOSED.value} --> [*]")
-    return "\n".join(lines)
+allowed = MACHINE.allowed
+rejection = MACHINE.rejection
+move = MACHINE.move
+mermaid = MACHINE.mermaid

@@ -22,20 +22,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
-
-from intake.cases import SEARCH_ATTRIBUTES
+from domain import search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EXAMPLE = ROOT / "examples" / "application.json"
 # The dev server's --search-attribute flags, from the one list `starter.py setup` registers.
-_TYPE_NAMES = {
-    IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword",
-    IndexedValueType.INDEXED_VALUE_TYPE_DATETIME: "Datetime",
-    IndexedValueType.INDEXED_VALUE_TYPE_BOOL: "Bool",
-}
-SEARCH_ATTRIBUTE_FLAGS = tuple(f"{name}={_TYPE_NAMES[kind]}" for name, kind in SEARCH_ATTRIBUTES.items())
+SEARCH_ATTRIBUTE_FLAGS = search_attributes.cli_flags()
 
 
 def free_port() -> int:

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workflows.names import TASK_QUEUE
+
 DEFAULT_INTERPRETER_LANGUAGES = (
     # The most common languages of asylum seekers in the Netherlands (IND/COA figures):
     # Arabic, Tigrinya, Turkish, Persian, Dari, Pashto, Somali, Kurmanji, Sorani, Russian,
@@ -46,7 +48,7 @@ def _csv(value: str) -> tuple[str, ...]:
 class Settings:
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
-    task_queue: str = "hasa"
+    task_queue: str = TASK_QUEUE
     data_dir: Path = Path("var")
     database_url: str = ""
     document_store: Path = Path("var/documents")
@@ -74,7 +76,7 @@ class Settings:
         return cls(
             temporal_address=_env("TEMPORAL_ADDRESS", "localhost:7233"),
             temporal_namespace=_env("TEMPORAL_NAMESPACE", "default"),
-            task_queue=_env("HASA_TASK_QUEUE", "hasa"),
+            task_queue=_env("HASA_TASK_QUEUE", TASK_QUEUE),
             data_dir=data_dir,
             database_url=_env("HASA_DATABASE_URL", ""),
             document_store=Path(_env("HASA_DOCUMENT_STORE", str(data_dir / "documents"))),

@@ -11,36 +11,27 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.case import CaseStatus
+from domain import search_attributes
+from domain.case import ApplicationInput, CaseOptions, CaseStatus
 from domain.identifiers import application_id_is_valid, application_workflow_id, permit_workflow_id
-from domain.models import EVENT_MODELS, Application, Model
+from domain.models import Application, Model
 from domain.permit.events import PERMIT_EVENT_MODELS
 from domain.permit.state import PermitSettings
+from domain.steps import EVENT_MODELS
 from infra.settings import Settings
 from intake.errors import Refused, Unavailable, UsageError
-from workflows.application import ApplicationInput, CaseOptions
+from workflows.names import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 
-WORKFLOW_TYPE = "RepeatAsylumApplication"
-PERMIT_WORKFLOW_TYPE = "ResidencePermit"
+WORKFLOW_TYPE = APPLICATION_WORKFLOW
+PERMIT_WORKFLOW_TYPE = PERMIT_WORKFLOW
 
-SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
-    "ApplicationStep": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "ApplicationPhase": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "ApplicationOutcome": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "DecisionDueBy": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "PolicyVersion": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "InterviewAt": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "PermitStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "PermitValidUntil": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "FineProposed": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-}
+SEARCH_ATTRIBUTES = search_attributes.indexed_types()
 
 
 def check_application_id(application_id: str) -> None:

@@ -3,17 +3,26 @@
 Why it is shaped this way:
 - The state is a ``Phase`` (``domain.steps``) and every move goes through ``move()``, which
   checks the one transition table; update validators check the same table, so an event the
-  case cannot take is rejected before it reaches history and the case is unchanged.
-- Human decisions are updates.  A validator accepts at most one event at a time; the
-  handler parks it in ``_pending`` and waits until the main loop has acted on it, so the
-  caller gets the case as it stands after the event (and a second identical event is
-  rejected rather than applied twice).
+  case cannot take is refused before it reaches history and the case is unchanged.
+- Human decisions are updates, registered in ``__init__`` from the one event table
+  (``domain.steps.APPLICATION_EVENTS``): one handler and one validator per row, under the
+  event's name.  The method that acts on an event is marked ``@on(Trigger.X)``; a check
+  beyond the table is marked ``@on.check(Trigger.X)``.
+- A validator accepts at most one event at a time; the handler parks it in ``_pending`` and
+  waits until the main loop has acted on it, so the caller gets the case as it stands after
+  the event (and a second identical event is refused rather than applied twice).
+- The main loop runs one phase at a time: it waits for an accepted event or for the phase's
+  timer (``_timer``: the repair period, a slot retry, the response period, the appeal
+  window).  Once a deadline has fired, the events it ends are refused with the instant it
+  ended (issue 8, defect 1), so no event is accepted that the case will not act on; an event
+  still parked when the case closes is answered with an error.  The workflow never ends with
+  an update waiting.
 - Deadlines are absolute instants in state (``_deadlines``), waited on with
   ``wait_condition(timeout=due - now)``; an annulment or a new check can move them.
 - The statutory decision deadline is watched by a small task of its own that warns
   operators when it approaches and when it passes, whatever the main loop waits for.
-- All I/O is in activities; this module does pure computation only (deadlines through the
-  domain package), so replays are deterministic and cheap.
+- All I/O is in activities, called by method reference through ``workflows.common.call``;
+  this module does pure computation only, so replays are deterministic and cheap.
 - At step 7 the permit starts its own workflow as a child with ``ParentClosePolicy.ABANDON``:
   see ``_start_permit_life`` for why.
 """
@@ -22,18 +31,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import Field
-
+    from activities.documents import DocumentActivities
+    from activities.letters import LetterActivities
+    from activities.registry import RegistryActivities
     from domain import deadlines as dl
+    from domain import search_attributes as sa
     from domain.case import (
+        ApplicationInput,
+        CaseOptions,
         CaseStatus,
         DeadlineView,
         DecisionView,
@@ -42,17 +57,13 @@ with workflow.unsafe.imports_passed_through():
         details_markdown,
     )
     from domain.identifiers import application_workflow_id, permit_workflow_id
+    from domain.machine import Event
     from domain.messages import (
         BookSlot,
-        CaseClosed,
-        CaseRegistered,
         CheckDocuments,
         CloseCase,
-        DecisionRecorded,
-        DocumentCheckResult,
         IssuePermit,
         LetterKind,
-        LettersSent,
         MissingItem,
         PermitInput,
         PermitIssued,
@@ -60,7 +71,6 @@ with workflow.unsafe.imports_passed_through():
         RecordDecision,
         RegisterCase,
         SendLetter,
-        SlotBooking,
         SlotKind,
     )
     from domain.models import (
@@ -80,10 +90,11 @@ with workflow.unsafe.imports_passed_through():
         WithdrawEvent,
         check_document_references,
     )
-    from domain.permit.state import PermitSettings, PermitWorkflowInput
+    from domain.permit.state import PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
     from domain.requirements import findings
     from domain.steps import (
+        APPLICATION_EVENTS,
         NEGATIVE_OUTCOMES,
         PHASE_STEP,
         Outcome,
@@ -94,50 +105,41 @@ with workflow.unsafe.imports_passed_through():
         move,
         rejection,
     )
+    from workflows.common import EventHandlers, call
+    from workflows.names import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 
-# Search attributes (registered by `starter.py setup`).  Values carry no personal data.
-APPLICATION_STEP = SearchAttributeKey.for_keyword("ApplicationStep")
-APPLICATION_PHASE = SearchAttributeKey.for_keyword("ApplicationPhase")
-APPLICATION_OUTCOME = SearchAttributeKey.for_keyword("ApplicationOutcome")
-DECISION_DUE_BY = SearchAttributeKey.for_datetime("DecisionDueBy")
-POLICY_VERSION = SearchAttributeKey.for_keyword("PolicyVersion")
-INTERVIEW_AT = SearchAttributeKey.for_datetime("InterviewAt")
+__all__ = ["ApplicationInput", "ApplicationWorkflow", "CaseOptions"]
 
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-# Transient failures (a locked database, a full disk) retry for a long time; business
-# failures are non-retryable ApplicationErrors raised by the activities themselves.
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
-DECISION_WARNING_LEAD = timedelta(days=14)
-
-R = TypeVar("R")
+# An update accepted but not acted on (the case closed first) fails with this type.
+EVENT_NOT_APPLIED = "EventNotApplied"
 
 
-class CaseOptions(Model):
-    """Knobs of a case that are not law; filled by the starter from its settings."""
+@dataclass(frozen=True)
+class Timer:
+    """What a phase waits for besides an event, and what happens when it fires.
 
-    slot_retry_interval: timedelta = Field(default=timedelta(hours=4))
-    interview_notice: timedelta = Field(default=timedelta(days=2))
-    desk_notice: timedelta = Field(default=timedelta(days=7))
-    decision_warning_lead: timedelta = Field(default=DECISION_WARNING_LEAD)
-    permit_settings: PermitSettings = Field(default_factory=PermitSettings)
+    ``ends`` names the period in the refusal of the events in ``refuses`` once it has fired
+    ("the appeal window ended at ..."); ``after`` says what the case does instead.
+    """
+
+    due: datetime
+    summary: str
+    fire: Callable[[], Awaitable[None]]
+    ends: str = ""
+    after: str = ""
+    refuses: frozenset[Trigger] = frozenset()
 
 
-class ApplicationInput(Model):
-    application: Application
-    options: CaseOptions = Field(default_factory=CaseOptions)
+on: EventHandlers[Trigger, ApplicationWorkflow] = EventHandlers()
 
 
-@workflow.defn(name="RepeatAsylumApplication")
+@workflow.defn(name=APPLICATION_WORKFLOW)
 class ApplicationWorkflow:
     @workflow.init
     def __init__(self, inp: ApplicationInput) -> None:
         app = inp.application
         self._app: Application = app
-        self._options = inp.options
+        self._options: CaseOptions = inp.options
         self._policy: PolicyVersion = policy_for(app.received_at)
         self._findings = findings(app)
         self._phase = Phase.REGISTERING
@@ -149,6 +151,7 @@ class ApplicationWorkflow:
         self._check_round = 0
         self._interview = InterviewView()
         self._interview_round = 0
+        self._slot_retry_at: datetime | None = None
         self._decisions: list[DecisionView] = []
         self._decision_round_has_intended = False
         self._appeal_lodged = False
@@ -161,21 +164,24 @@ class ApplicationWorkflow:
         self._pending: tuple[Trigger, Model] | None = None
         self._accepted = 0
         self._done = 0
+        self._not_applied: dict[int, str] = {}  # ticket -> why the case could not act on it
+        self._fired: Timer | None = None  # the phase's timer, once it has fired
         self._set_deadline("decide_by", self._policy.decide, app.received_at)
+        for event in APPLICATION_EVENTS.values():
+            workflow.set_update_handler(event.name, self._update_handler(event), validator=self._validator(event))
 
     # --- run -------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: ApplicationInput) -> CaseStatus:
         self._publish()
-        await self._activity(
-            "register_case",
+        await call(
+            RegistryActivities.register_case,
             RegisterCase(
                 application=self._app,
                 policy_version=self._policy.id,
                 decide_by=self._deadlines["decide_by"].due,
             ),
-            CaseRegistered,
         )
         await self._letter(
             "acknowledgement",
@@ -186,41 +192,82 @@ class ApplicationWorkflow:
         )
         self._move(Trigger.REGISTERED, Phase.CHECKING_DOCUMENTS)
         watcher = asyncio.create_task(self._watch_decision_deadline())
-        handlers: dict[Phase, Callable[[], Awaitable[None]]] = {
-            Phase.CHECKING_DOCUMENTS: self._check_documents,
-            Phase.AWAITING_DOCUMENTS: self._await_documents,
-            Phase.AWAITING_INTERVIEW_DECISION: self._await_interview_decision,
-            Phase.AWAITING_INTERVIEW_SLOT: self._await_interview_slot,
-            Phase.INTERVIEW_BOOKED: self._await_interview,
-            Phase.AWAITING_DECISION: self._await_decision,
-            Phase.INTENDED_DECISION: self._await_response,
-            Phase.AWAITING_FINAL_DECISION: self._await_decision,
-            Phase.APPEAL_WINDOW: self._await_appeal,
-            Phase.APPEAL_LODGED: self._await_judgment,
-            Phase.AWAITING_COLLECTION: self._await_collection,
-        }
         while self._phase is not Phase.CLOSED:
-            if self._pending is not None and self._pending[0] is Trigger.WITHDRAW:
-                await self._withdraw(self._take())
-                continue
-            await handlers[self._phase]()
+            await self._step()
         watcher.cancel()
+        self._answer_parked_event()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
 
-    # --- phases ----------------------------------------------------------------------------
+    async def _step(self) -> None:
+        """One turn of the main loop: act on a parked event, or wait in the phase."""
+        if self._pending is not None and self._pending[0] is Trigger.WITHDRAW:
+            # a withdrawal can be accepted while the workflow works (checking, booking)
+            await self._act(*self._pending)
+            return
+        if self._phase is Phase.CHECKING_DOCUMENTS:
+            await self._check_documents()
+            return
+        timer = self._timer()
+        event = await self._next_event(timer)
+        if event is not None:
+            await self._act(*event)
+            return
+        assert timer is not None
+        self._fired = timer  # from here on the validators refuse what the timer ended
+        await timer.fire()
+
+    def _timer(self) -> Timer | None:
+        """The current phase's timer, if it has one."""
+        phase = self._phase
+        if phase is Phase.AWAITING_DOCUMENTS:
+            return Timer(
+                self._deadlines["repair_by"].due,
+                "repair period ends",
+                self._repair_period_ended,
+                ends="the repair period",
+                after="the case is closed as not processed",
+                refuses=frozenset({Trigger.DOCUMENTS, Trigger.WITHDRAW}),
+            )
+        if phase is Phase.AWAITING_INTERVIEW_SLOT:
+            assert self._slot_retry_at is not None
+            return Timer(self._slot_retry_at, "try the interview booking again", self._book_interview)
+        if phase is Phase.INTENDED_DECISION:
+            return Timer(
+                self._deadlines["respond_by"].due,
+                "response period ends",
+                self._response_period_ended,
+                ends="the response period",
+                after="the case waits for the final decision",
+                refuses=frozenset({Trigger.RESPONSE}),
+            )
+        if phase is Phase.APPEAL_WINDOW:
+            return Timer(
+                self._deadlines["appeal_by"].due,
+                "appeal window ends",
+                self._appeal_window_ended,
+                ends="the appeal window",
+                after="the decision is final and the case is closed",
+                refuses=frozenset({Trigger.APPEAL}),
+            )
+        return None
+
+    async def _act(self, trigger: Trigger, body: Model) -> None:
+        await on.handlers[trigger](self, body)
+        self._finish_event()
+
+    # --- the workflow's own steps ----------------------------------------------------------
 
     async def _check_documents(self) -> None:
         self._check_round += 1
-        result = await self._activity(
-            "check_documents",
+        result = await call(
+            DocumentActivities.check_documents,
             CheckDocuments(
                 application_id=self._app.application_id,
                 documents=self._documents,
                 new_elements=list(self._app.new_elements),
                 round=self._check_round,
             ),
-            DocumentCheckResult,
         )
         self._missing = list(result.missing)
         if result.complete:
@@ -241,51 +288,24 @@ class ApplicationWorkflow:
         )
         self._move(Trigger.DOCUMENTS_INCOMPLETE, Phase.AWAITING_DOCUMENTS)
 
-    async def _await_documents(self) -> None:
-        event = await self._next_event(self._deadlines["repair_by"].due, "repair period ends")
-        if event is None:
-            self._deadlines.pop("repair_by", None)
-            await self._letter("not-processed", LetterKind.NOT_PROCESSED, [Recipient.APPLICANT, Recipient.LAWYER])
-            await self._close(Trigger.REPAIR_PERIOD_ENDED, Outcome.NOT_PROCESSED)
-            return
-        trigger, body = event
-        if trigger is Trigger.WITHDRAW:
-            await self._withdraw(event)
-            return
-        assert isinstance(body, DocumentsEvent)
-        self._documents = self._merge_documents(body.documents)
-        self._move(Trigger.DOCUMENTS, Phase.CHECKING_DOCUMENTS)
-        await self._check_documents()
-        self._finish_event()
+    async def _repair_period_ended(self) -> None:
+        self._deadlines.pop("repair_by", None)
+        await self._letter("not-processed", LetterKind.NOT_PROCESSED, [Recipient.APPLICANT, Recipient.LAWYER])
+        await self._close(Trigger.REPAIR_PERIOD_ENDED, Outcome.NOT_PROCESSED)
 
-    async def _await_interview_decision(self) -> None:
-        event = await self._next_event(None)
-        assert event is not None
-        trigger, body = event
-        if trigger is Trigger.WITHDRAW:
-            await self._withdraw(event)
-            return
-        assert isinstance(body, InterviewDecisionEvent)
-        self._interview = self._interview.model_copy(update={"needed": body.needed})
-        if body.needed:
-            self._move(Trigger.INTERVIEW_DECISION, Phase.AWAITING_INTERVIEW_SLOT)
-            await self._book_interview()
-        else:
-            self._move(Trigger.INTERVIEW_DECISION, Phase.AWAITING_DECISION)
-        self._finish_event()
+    async def _response_period_ended(self) -> None:
+        self._deadlines.pop("respond_by", None)
+        self._move(Trigger.RESPONSE_PERIOD_ENDED, Phase.AWAITING_FINAL_DECISION)
 
-    async def _await_interview_slot(self) -> None:
-        retry_at = workflow.now() + self._options.slot_retry_interval
-        event = await self._next_event(retry_at, "try the interview booking again")
-        if event is not None:  # only a withdrawal is allowed while waiting for a slot
-            await self._withdraw(event)
-            return
-        await self._book_interview()
+    async def _appeal_window_ended(self) -> None:
+        self._deadlines.pop("appeal_by", None)
+        assert self._outcome is not None
+        await self._close(Trigger.APPEAL_WINDOW_ENDED, self._outcome)
 
     async def _book_interview(self) -> None:
         self._interview_round += 1
-        booking = await self._activity(
-            "book_slot",
+        booking = await call(
+            RegistryActivities.book_slot,
             BookSlot(
                 application_id=self._app.application_id,
                 kind=SlotKind.INTERVIEW,
@@ -293,13 +313,13 @@ class ApplicationWorkflow:
                 not_before=workflow.now() + self._options.interview_notice,
                 language=self._app.applicant.language,
             ),
-            SlotBooking,
         )
         if not booking.booked or booking.starts_at is None:
             warning = "no interview slot with a suitable interpreter is free; trying again later"
             if warning not in self._warnings:
                 self._warnings.append(warning)
             workflow.logger.warning("no interview slot free", extra={"application_id": self._app.application_id})
+            self._slot_retry_at = workflow.now() + self._options.slot_retry_interval
             self._move(Trigger.NO_SLOT_FREE, Phase.AWAITING_INTERVIEW_SLOT)
             return
         self._warnings = [w for w in self._warnings if "interview slot" not in w]
@@ -313,32 +333,53 @@ class ApplicationWorkflow:
         )
         self._move(Trigger.SLOT_BOOKED, Phase.INTERVIEW_BOOKED)
 
-    async def _await_interview(self) -> None:
-        event = await self._next_event(None)
-        assert event is not None
-        trigger, body = event
-        if trigger is Trigger.WITHDRAW:
-            await self._withdraw(event)
-            return
-        if isinstance(body, InterviewReportEvent):
-            self._interview = self._interview.model_copy(update={"held_on": body.held_on})
-            if body.report_document is not None:
-                self._documents = self._merge_documents([body.report_document])
-            self._move(Trigger.INTERVIEW_REPORT, Phase.AWAITING_DECISION)
-        else:
-            assert isinstance(body, NoShowEvent)
-            self._interview = self._interview.model_copy(update={"no_show": True})
-            self._move(Trigger.NO_SHOW, Phase.AWAITING_DECISION)
-        self._finish_event()
+    # --- events: one method per row of APPLICATION_EVENTS ----------------------------------
 
-    async def _await_decision(self) -> None:
-        event = await self._next_event(None)
-        assert event is not None
-        trigger, body = event
-        if trigger is Trigger.WITHDRAW:
-            await self._withdraw(event)
-            return
-        assert isinstance(body, DecisionEvent)
+    @on(Trigger.DOCUMENTS)
+    async def _on_documents(self, body: DocumentsEvent) -> None:
+        self._documents = self._merge_documents(body.documents)
+        self._move(Trigger.DOCUMENTS, Phase.CHECKING_DOCUMENTS)
+        await self._check_documents()
+
+    @on.check(Trigger.DOCUMENTS)
+    def _check_documents_event(self, body: DocumentsEvent) -> None:
+        known = {d.id for d in self._documents}
+        for doc in body.documents:
+            if doc.id in known:
+                raise ValueError(f"document id {doc.id!r} is already part of the case")
+        try:
+            check_document_references(self._documents + list(body.documents), list(self._app.new_elements))
+        except ValueError as err:
+            raise ValueError(f"documents: {err}") from None
+
+    @on(Trigger.INTERVIEW_DECISION)
+    async def _on_interview_decision(self, body: InterviewDecisionEvent) -> None:
+        self._interview = self._interview.model_copy(update={"needed": body.needed})
+        if body.needed:
+            self._move(Trigger.INTERVIEW_DECISION, Phase.AWAITING_INTERVIEW_SLOT)
+            await self._book_interview()
+        else:
+            self._move(Trigger.INTERVIEW_DECISION, Phase.AWAITING_DECISION)
+
+    @on(Trigger.INTERVIEW_REPORT)
+    async def _on_interview_report(self, body: InterviewReportEvent) -> None:
+        self._interview = self._interview.model_copy(update={"held_on": body.held_on})
+        if body.report_document is not None:
+            self._documents = self._merge_documents([body.report_document])
+        self._move(Trigger.INTERVIEW_REPORT, Phase.AWAITING_DECISION)
+
+    @on.check(Trigger.INTERVIEW_REPORT)
+    def _check_interview_report(self, body: InterviewReportEvent) -> None:
+        if body.report_document is not None and body.report_document.id in {d.id for d in self._documents}:
+            raise ValueError(f"report_document: id {body.report_document.id!r} is already part of the case")
+
+    @on(Trigger.NO_SHOW)
+    async def _on_no_show(self, body: NoShowEvent) -> None:
+        self._interview = self._interview.model_copy(update={"no_show": True})
+        self._move(Trigger.NO_SHOW, Phase.AWAITING_DECISION)
+
+    @on(Trigger.DECISION)
+    async def _on_decision(self, body: DecisionEvent) -> None:
         outcome = Outcome(body.outcome.value)
         intended = (
             outcome in NEGATIVE_OUTCOMES
@@ -365,40 +406,20 @@ class ApplicationWorkflow:
             await self._record_decision(body, sequence, final=True)
             self._outcome = outcome
             self._move(Trigger.DECISION, Phase.APPEAL_WINDOW)
-        self._finish_event()
 
-    async def _await_response(self) -> None:
-        event = await self._next_event(self._deadlines["respond_by"].due, "response period ends")
+    @on(Trigger.RESPONSE)
+    async def _on_response(self, body: ResponseEvent) -> None:
         self._deadlines.pop("respond_by", None)
-        if event is None:
-            self._move(Trigger.RESPONSE_PERIOD_ENDED, Phase.AWAITING_FINAL_DECISION)
-            return
-        trigger, body = event
-        if trigger is Trigger.WITHDRAW:
-            await self._withdraw(event)
-            return
-        assert isinstance(body, ResponseEvent)
         self._move(Trigger.RESPONSE, Phase.AWAITING_FINAL_DECISION)
-        self._finish_event()
 
-    async def _await_appeal(self) -> None:
-        event = await self._next_event(self._deadlines["appeal_by"].due, "appeal window ends")
+    @on(Trigger.APPEAL)
+    async def _on_appeal(self, body: AppealEvent) -> None:
         self._deadlines.pop("appeal_by", None)
-        if event is None:
-            assert self._outcome is not None
-            await self._close(Trigger.APPEAL_WINDOW_ENDED, self._outcome)
-            return
-        _, body = event
-        assert isinstance(body, AppealEvent)
         self._appeal_lodged = True
         self._move(Trigger.APPEAL, Phase.APPEAL_LODGED)
-        self._finish_event()
 
-    async def _await_judgment(self) -> None:
-        event = await self._next_event(None)
-        assert event is not None
-        _, body = event
-        assert isinstance(body, JudgmentEvent)
+    @on(Trigger.JUDGMENT)
+    async def _on_judgment(self, body: JudgmentEvent) -> None:
         if body.result is JudgmentResult.ANNULLED:
             # The court sends the case back: a new decision round with a new decision period.
             self._outcome = None
@@ -407,28 +428,27 @@ class ApplicationWorkflow:
             self._alert_reset()
             self._set_deadline("decide_by", self._policy.decide, workflow.now())
             self._move(Trigger.JUDGMENT, Phase.AWAITING_DECISION)
-            self._finish_event()
             return
         assert self._outcome is not None
         await self._close(Trigger.JUDGMENT, self._outcome)
-        self._finish_event()
 
-    async def _await_collection(self) -> None:
-        event = await self._next_event(None)
-        assert event is not None
-        _, body = event
-        assert isinstance(body, PermitCollectedEvent)
-        assert self._permit is not None
-        self._permit = self._permit.model_copy(update={"collected": True, "collected_on": body.collected_on})
-        await self._close(Trigger.PERMIT_COLLECTED, Outcome.GRANTED)
-        self._finish_event()
-
-    async def _withdraw(self, event: tuple[Trigger, Model]) -> None:
+    @on(Trigger.WITHDRAW)
+    async def _on_withdraw(self, body: WithdrawEvent) -> None:
         for key in ("repair_by", "respond_by", "decide_by"):
             self._deadlines.pop(key, None)
         await self._letter("withdrawal", LetterKind.WITHDRAWAL, [Recipient.APPLICANT, Recipient.LAWYER])
         await self._close(Trigger.WITHDRAW, Outcome.WITHDRAWN)
-        self._finish_event()
+
+    @on(Trigger.PERMIT_COLLECTED)
+    async def _on_permit_collected(self, body: PermitCollectedEvent) -> None:
+        assert self._permit is not None
+        self._permit = self._permit.model_copy(update={"collected": True, "collected_on": body.collected_on})
+        await self._close(Trigger.PERMIT_COLLECTED, Outcome.GRANTED)
+
+    @on.check(Trigger.PERMIT_COLLECTED)
+    def _check_permit_collected(self, body: PermitCollectedEvent) -> None:
+        if self._permit is not None and body.collected_on < self._permit.valid_from:
+            raise ValueError("collected_on lies before the permit was issued")
 
     # --- step 6 and 7 work -----------------------------------------------------------------
 
@@ -436,8 +456,8 @@ class ApplicationWorkflow:
         now = workflow.now()
         respond_by = self._deadlines.get("respond_by")
         appeal_by = self._deadlines.get("appeal_by")
-        await self._activity(
-            "record_decision",
+        await call(
+            RegistryActivities.record_decision,
             RecordDecision(
                 application_id=self._app.application_id,
                 sequence=sequence,
@@ -450,7 +470,6 @@ class ApplicationWorkflow:
                 respond_by=respond_by.due if respond_by and not final else None,
                 appeal_by=appeal_by.due if appeal_by and final else None,
             ),
-            DecisionRecorded,
         )
         self._decisions.append(DecisionView(sequence=sequence, outcome=body.outcome.value, final=final, decided_at=now))
 
@@ -458,8 +477,8 @@ class ApplicationWorkflow:
         today = workflow.now().astimezone(dl.AMSTERDAM).date()
         # The card and the desk appointment do not depend on each other: one round trip for both.
         issued, desk = await asyncio.gather(
-            self._activity(
-                "issue_permit",
+            call(
+                RegistryActivities.issue_permit,
                 IssuePermit(
                     application_id=self._app.application_id,
                     purpose="initial",
@@ -467,17 +486,15 @@ class ApplicationWorkflow:
                     valid_from=today,
                     valid_until=dl.add_months(today, 12 * self._policy.permit_validity_years),
                 ),
-                PermitIssued,
             ),
-            self._activity(
-                "book_slot",
+            call(
+                RegistryActivities.book_slot,
                 BookSlot(
                     application_id=self._app.application_id,
                     kind=SlotKind.DESK,
                     purpose="permit-desk",
                     not_before=workflow.now() + self._options.desk_notice,
                 ),
-                SlotBooking,
             ),
         )
         self._permit = PermitView(
@@ -512,7 +529,7 @@ class ApplicationWorkflow:
         app_id = self._app.application_id
         settings = self._options.permit_settings.model_copy(update={"term_years": self._policy.permit_validity_years})
         await workflow.start_child_workflow(
-            "ResidencePermit",
+            PERMIT_WORKFLOW,
             PermitWorkflowInput(
                 handover=PermitInput(
                     application_id=app_id,
@@ -580,14 +597,38 @@ class ApplicationWorkflow:
 
     # --- updates ---------------------------------------------------------------------------
 
-    def _validate(self, trigger: Trigger) -> None:
+    def _update_handler(self, event: Event[Phase, Trigger, Model]) -> Callable[[Model], Awaitable[CaseStatus]]:
+        async def handler(body: Model) -> CaseStatus:
+            return await self._accept(event.trigger, body)
+
+        # The SDK reads the body's type from the annotations to decode the payload.
+        handler.__annotations__ = {"body": event.body, "return": CaseStatus}
+        return handler
+
+    def _validator(self, event: Event[Phase, Trigger, Model]) -> Callable[[Model], None]:
+        def validator(body: Model) -> None:
+            self._validate(event.trigger, body)
+
+        validator.__annotations__ = {"body": event.body, "return": None}
+        return validator
+
+    def _validate(self, trigger: Trigger, body: Model) -> None:
+        """Refuse, with the reason, an event the case cannot act on now; the case is unchanged."""
         if self._pending is not None:
             raise ValueError(
-                f"event '{trigger.value}' is not allowed now: the case is still acting on "
-                f"'{self._pending[0].value}'; send it again in a moment"
+                f"The event '{trigger.value}' is not allowed now: the case is still acting on "
+                f"'{self._pending[0].value}'. Send it again in a moment."
+            )
+        fired = self._fired
+        if fired is not None and trigger in fired.refuses:
+            raise ValueError(
+                f"The event '{trigger.value}' is not allowed now: {fired.ends} ended at {dl_local(fired.due)}; {fired.after}."
             )
         if not allowed(self._phase, trigger):
             raise ValueError(rejection(self._phase, trigger))
+        check = on.checks.get(trigger)
+        if check is not None:
+            check(self, body)
 
     async def _accept(self, trigger: Trigger, body: Model) -> CaseStatus:
         self._pending = (trigger, body)
@@ -595,99 +636,26 @@ class ApplicationWorkflow:
         ticket = self._accepted
         self._publish()
         await workflow.wait_condition(lambda: self._done >= ticket)
+        reason = self._not_applied.pop(ticket, None)
+        if reason is not None:
+            raise ApplicationError(reason, type=EVENT_NOT_APPLIED, non_retryable=True)
         return self._status()
 
-    @workflow.update(name="documents")
-    async def documents(self, body: DocumentsEvent) -> CaseStatus:
-        return await self._accept(Trigger.DOCUMENTS, body)
+    def _answer_parked_event(self) -> None:
+        """The case closed with an event still parked: answer it with an error, never leave it waiting.
 
-    @documents.validator
-    def _v_documents(self, body: DocumentsEvent) -> None:
-        self._validate(Trigger.DOCUMENTS)
-        known = {d.id for d in self._documents}
-        for doc in body.documents:
-            if doc.id in known:
-                raise ValueError(f"document id {doc.id!r} is already part of the case")
-        try:
-            check_document_references(self._documents + list(body.documents), list(self._app.new_elements))
-        except ValueError as err:
-            raise ValueError(f"documents: {err}") from None
-
-    @workflow.update(name="interview-decision")
-    async def interview_decision(self, body: InterviewDecisionEvent) -> CaseStatus:
-        return await self._accept(Trigger.INTERVIEW_DECISION, body)
-
-    @interview_decision.validator
-    def _v_interview_decision(self, body: InterviewDecisionEvent) -> None:
-        self._validate(Trigger.INTERVIEW_DECISION)
-
-    @workflow.update(name="interview-report")
-    async def interview_report(self, body: InterviewReportEvent) -> CaseStatus:
-        return await self._accept(Trigger.INTERVIEW_REPORT, body)
-
-    @interview_report.validator
-    def _v_interview_report(self, body: InterviewReportEvent) -> None:
-        self._validate(Trigger.INTERVIEW_REPORT)
-        if body.report_document is not None and body.report_document.id in {d.id for d in self._documents}:
-            raise ValueError(f"report_document: id {body.report_document.id!r} is already part of the case")
-
-    @workflow.update(name="no-show")
-    async def no_show(self, body: NoShowEvent) -> CaseStatus:
-        return await self._accept(Trigger.NO_SHOW, body)
-
-    @no_show.validator
-    def _v_no_show(self, body: NoShowEvent) -> None:
-        self._validate(Trigger.NO_SHOW)
-
-    @workflow.update(name="decision")
-    async def decision(self, body: DecisionEvent) -> CaseStatus:
-        return await self._accept(Trigger.DECISION, body)
-
-    @decision.validator
-    def _v_decision(self, body: DecisionEvent) -> None:
-        self._validate(Trigger.DECISION)
-
-    @workflow.update(name="response")
-    async def response(self, body: ResponseEvent) -> CaseStatus:
-        return await self._accept(Trigger.RESPONSE, body)
-
-    @response.validator
-    def _v_response(self, body: ResponseEvent) -> None:
-        self._validate(Trigger.RESPONSE)
-
-    @workflow.update(name="appeal")
-    async def appeal(self, body: AppealEvent) -> CaseStatus:
-        return await self._accept(Trigger.APPEAL, body)
-
-    @appeal.validator
-    def _v_appeal(self, body: AppealEvent) -> None:
-        self._validate(Trigger.APPEAL)
-
-    @workflow.update(name="judgment")
-    async def judgment(self, body: JudgmentEvent) -> CaseStatus:
-        return await self._accept(Trigger.JUDGMENT, body)
-
-    @judgment.validator
-    def _v_judgment(self, body: JudgmentEvent) -> None:
-        self._validate(Trigger.JUDGMENT)
-
-    @workflow.update(name="withdraw")
-    async def withdraw(self, body: WithdrawEvent) -> CaseStatus:
-        return await self._accept(Trigger.WITHDRAW, body)
-
-    @withdraw.validator
-    def _v_withdraw(self, body: WithdrawEvent) -> None:
-        self._validate(Trigger.WITHDRAW)
-
-    @workflow.update(name="permit-collected")
-    async def permit_collected(self, body: PermitCollectedEvent) -> CaseStatus:
-        return await self._accept(Trigger.PERMIT_COLLECTED, body)
-
-    @permit_collected.validator
-    def _v_permit_collected(self, body: PermitCollectedEvent) -> None:
-        self._validate(Trigger.PERMIT_COLLECTED)
-        if self._permit is not None and body.collected_on < self._permit.valid_from:
-            raise ValueError("collected_on lies before the permit was issued")
+        The validators make this unreachable today (an event is refused once a deadline
+        has fired, and only one is parked at a time); it stays as the last guard.
+        """
+        if self._pending is None:
+            return
+        trigger = self._pending[0]
+        self._not_applied[self._accepted] = (
+            f"The event '{trigger.value}' was not applied: the case closed "
+            f"({self._outcome or 'closed'}) before it could act on it."
+        )
+        self._pending = None
+        self._done = self._accepted
 
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
@@ -695,23 +663,23 @@ class ApplicationWorkflow:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _next_event(self, until: datetime | None, summary: str | None = None) -> tuple[Trigger, Model] | None:
-        """Wait for an accepted event, or until the instant passes (then None)."""
+    async def _next_event(self, timer: Timer | None) -> tuple[Trigger, Model] | None:
+        """Wait for an accepted event, or until the timer is due (then None)."""
         if self._pending is None:
-            timeout = None if until is None else until - workflow.now()
+            timeout = None if timer is None else timer.due - workflow.now()
             if timeout is not None and timeout <= timedelta(0):
                 return None
             try:
-                await workflow.wait_condition(lambda: self._pending is not None, timeout=timeout, timeout_summary=summary)
+                await workflow.wait_condition(
+                    lambda: self._pending is not None,
+                    timeout=timeout,
+                    timeout_summary=timer.summary if timer else None,
+                )
             except TimeoutError:
                 # An event accepted in the same instant still counts: it was validated
-                # against this phase, so it must be acted on here.
+                # against this phase before the timer fired, so it is acted on here.
                 if self._pending is None:
                     return None
-        return self._take()
-
-    def _take(self) -> tuple[Trigger, Model]:
-        assert self._pending is not None
         return self._pending
 
     def _finish_event(self) -> None:
@@ -730,6 +698,7 @@ class ApplicationWorkflow:
 
     def _move(self, trigger: Trigger, target: Phase) -> None:
         self._phase = move(self._phase, trigger, target)
+        self._fired = None
         if target in PHASE_STEP:
             self._last_step = PHASE_STEP[target]
         self._publish()
@@ -738,10 +707,9 @@ class ApplicationWorkflow:
         self._outcome = outcome
         for key in ("repair_by", "respond_by", "decide_by", "appeal_by"):
             self._deadlines.pop(key, None)
-        await self._activity(
-            "close_case",
+        await call(
+            RegistryActivities.close_case,
             CloseCase(application_id=self._app.application_id, outcome=outcome.value, closed_at=workflow.now()),
-            CaseClosed,
         )
         self._move(trigger, Phase.CLOSED)
 
@@ -754,8 +722,8 @@ class ApplicationWorkflow:
         items: list[str] | None = None,
         **facts: str,
     ) -> None:
-        await self._activity(
-            "send_letter",
+        await call(
+            LetterActivities.send_letter,
             SendLetter(
                 application_id=self._app.application_id,
                 key=key,
@@ -764,19 +732,7 @@ class ApplicationWorkflow:
                 facts=facts,
                 items=items or [],
             ),
-            LettersSent,
         )
-
-    async def _activity(self, name: str, arg: Model, result_type: type[R]) -> R:
-        result: R = await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=name.replace("_", " "),
-        )
-        return result
 
     def _status(self) -> CaseStatus:
         step = PHASE_STEP.get(self._phase, self._last_step)
@@ -818,19 +774,19 @@ class ApplicationWorkflow:
         decide_by = self._deadlines.get("decide_by")
         interview_at = self._interview.starts_at if self._phase is Phase.INTERVIEW_BOOKED else None
         wanted: dict[str, str | datetime | None] = {
-            APPLICATION_STEP.name: step.key,
-            APPLICATION_PHASE.name: self._phase.value,
-            POLICY_VERSION.name: self._policy.id,
-            APPLICATION_OUTCOME.name: self._outcome.value if self._outcome else None,
-            DECISION_DUE_BY.name: decide_by.due if decide_by else None,
-            INTERVIEW_AT.name: interview_at,
+            sa.APPLICATION_STEP.name: step.key,
+            sa.APPLICATION_PHASE.name: self._phase.value,
+            sa.POLICY_VERSION.name: self._policy.id,
+            sa.APPLICATION_OUTCOME.name: self._outcome.value if self._outcome else None,
+            sa.DECISION_DUE_BY.name: decide_by.due if decide_by else None,
+            sa.INTERVIEW_AT.name: interview_at,
         }
         updates: list[SearchAttributeUpdate[Any]] = []
-        for key in (APPLICATION_STEP, APPLICATION_PHASE, POLICY_VERSION, APPLICATION_OUTCOME):
+        for key in (sa.APPLICATION_STEP, sa.APPLICATION_PHASE, sa.POLICY_VERSION, sa.APPLICATION_OUTCOME):
             value = wanted[key.name]
             if key.name not in self._published or self._published[key.name] != value:
                 updates.append(key.value_set(value) if isinstance(value, str) else key.value_unset())
-        for dt_key in (DECISION_DUE_BY, INTERVIEW_AT):
+        for dt_key in (sa.DECISION_DUE_BY, sa.INTERVIEW_AT):
             value = wanted[dt_key.name]
             if dt_key.name not in self._published or self._published[dt_key.name] != value:
                 updates.append(dt_key.value_set(value) if isinstance(value, datetime) else dt_key.value_unset())

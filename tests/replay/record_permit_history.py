@@ -24,7 +24,6 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -46,15 +45,13 @@ from domain.permit.events import (
 from domain.permit.schedule import local_date, start_of_day
 from domain.permit.state import PermitSettings, PermitWorkflowInput
 from domain.permit.view import EventOutcome
+from domain.search_attributes import indexed_types
 from tests.workflows.test_permit import PermitWorld, fake_document_number
 from workflows.permit import PermitWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 APPLICATION_ID = "HASA-2026-000777"
-SEARCH_ATTRIBUTES = {
-    "PermitStatus": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "PermitValidUntil": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-}
+SEARCH_ATTRIBUTES = indexed_types()
 
 
 def _test_server() -> str:

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from domain.identifiers import application_workflow_id, bsn_is_valid, document_number_is_valid
-from domain.models import EVENT_MODELS, Application, json_schema
+from domain.machine import TransitionError
+from domain.models import Application
 from domain.policy import EU_APR, VW2000, policy_for
 from domain.requirements import findings
 from domain.steps import (
+    APPLICATION_EVENTS,
+    EVENT_MODELS,
     EVENTS,
     PHASE_STEP,
     TRANSITIONS,
     Outcome,
     Phase,
     Step,
-    TransitionError,
     Trigger,
     allowed,
+    json_schema,
     mermaid,
     move,
     rejection,
@@ -94,9 +97,9 @@ def test_move_refuses_what_the_table_does_not_hold() -> None:
 def test_rejection_says_what_the_case_waits_for() -> None:
     text = rejection(Phase.AWAITING_INTERVIEW_DECISION, Trigger.DECISION)
     assert text == (
-        "event 'decision' is not allowed now: the case is waiting for the decision whether to interview "
-        "(phase 'awaiting_interview_decision'); 'decision' is accepted only once the documents are complete "
-        "and the interview is settled"
+        "The event 'decision' is not allowed now: the case is waiting for the decision whether to interview "
+        "(phase 'awaiting_interview_decision'). 'decision' is accepted only once the documents are complete "
+        "and the interview is settled."
     )
 
 
@@ -209,3 +212,38 @@ def test_findings_inform_rather_than_refuse() -> None:
     app = Application.model_validate(raw)
     result = {f.requirement: f.met for f in findings(app)}
     assert result == {"in_netherlands": False, "earlier_application": True, "new_elements": False}
+
+
+def test_every_event_row_has_a_handler_and_a_body() -> None:
+    from workflows.application import on
+
+    assert on.missing(list(APPLICATION_EVENTS)) == []
+    assert set(on.checks) <= set(APPLICATION_EVENTS)
+    assert tuple(APPLICATION_EVENTS) == EVENTS
+    for trigger, event in APPLICATION_EVENTS.items():
+        assert event.name == trigger.value
+        assert event.accepted_in == {p for p in Phase if allowed(p, trigger)}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("slot_retry_interval", "PT0S", "greater than or equal to 1 minute"),
+        ("slot_retry_interval", "-PT1H", "greater than or equal to 1 minute"),
+        ("slot_retry_interval", "P30D", "less than or equal to 7 days"),
+        ("interview_notice", "-P1D", "greater than or equal to 0 seconds"),
+        ("desk_notice", "P400D", "less than or equal to 60 days"),
+        ("decision_warning_lead", "-P1D", "greater than or equal to 0 seconds"),
+    ],
+)
+def test_case_options_are_bounded(field: str, value: str, words: str) -> None:
+    """Issue 8, defect 7: an option out of bounds is refused, naming the field (a zero slot
+    retry interval used to book slots in a tight loop)."""
+    from domain.case import CaseOptions
+
+    with pytest.raises(ValidationError) as caught:
+        CaseOptions.model_validate({field: value})
+    [error] = caught.value.errors()
+    assert error["loc"] == (field,)
+    assert words in error["msg"]
+    assert CaseOptions().slot_retry_interval > timedelta(0)

@@ -14,8 +14,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.search_attributes import indexed_types
 from infra.codec import KeyRing, data_converter
-from intake.cases import SEARCH_ATTRIBUTES
 from tests.conftest import binary
 
 
@@ -26,7 +26,7 @@ async def start_environment(keyring: KeyRing) -> WorkflowEnvironment:
     )
     with contextlib.suppress(RPCError):  # already registered earlier in this session
         await environment.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
+            AddSearchAttributesRequest(namespace="default", search_attributes=indexed_types())
         )
     return environment
 

@@ -12,9 +12,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.permit.state import PermitWorkflowInput
+    from workflows.names import PERMIT_WORKFLOW
 
 
-@workflow.defn(name="ResidencePermit")
+@workflow.defn(name=PERMIT_WORKFLOW)
 class FakePermitWorkflow:
     @workflow.run
     async def run(self, inp: PermitWorkflowInput) -> str:

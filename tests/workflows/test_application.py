@@ -15,19 +15,21 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.case import CaseStatus
+from domain.case import ApplicationInput, CaseOptions, CaseStatus
 from domain.deadlines import AMSTERDAM
 from domain.identifiers import application_workflow_id
 from domain.models import Application
+from domain.steps import EVENT_MODELS
 from tests.conftest import EXAMPLE
 from tests.workflows.fake_permit import FakePermitWorkflow
 from tests.workflows.fakes import FakeRegistry
-from workflows.application import ApplicationInput, ApplicationWorkflow, CaseOptions
+from workflows.application import ApplicationWorkflow
 
 _ids = itertools.count(1)
 
@@ -83,8 +85,6 @@ async def wait_phase(handle: WorkflowHandle[Any, CaseStatus], phase: str) -> Cas
 
 
 async def send(handle: WorkflowHandle[Any, CaseStatus], event: str, body: dict[str, Any]) -> CaseStatus:
-    from domain.models import EVENT_MODELS
-
     result: CaseStatus = await handle.execute_update(event, EVENT_MODELS[event].model_validate(body), result_type=CaseStatus)
     return result
 
@@ -137,6 +137,18 @@ async def test_granted_without_interview(client: Client, worker: Worker, fake: F
     assert len(fake.permits) == 1
     assert [d.final for d in fake.decisions] == [True]
     assert fake.closed[0].outcome == "granted"
+
+
+async def test_the_web_ui_lists_every_event_as_an_update(client: Client, worker: Worker) -> None:
+    """The handlers are registered from the event table in __init__; the Web UI reads their
+    names from the workflow's metadata query, as it did for the decorated handlers."""
+    async with worker:
+        handle = await start(client, worker, make_application())
+        await wait_phase(handle, "awaiting_interview_decision")
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert {u.name for u in metadata.definition.update_definitions} == set(EVENT_MODELS)
+        assert {q.name for q in metadata.definition.query_definitions} >= {"status"}
+        await send(handle, "withdraw", {"reason": "test over"})
 
 
 async def test_granted_after_interview(client: Client, worker: Worker, fake: FakeRegistry) -> None:

@@ -1,0 +1,60 @@
+"""The one list of search attributes: keys with their types, for every side that needs them.
+
+The workflows upsert these keys; ``starter.py setup`` registers them on a namespace; the
+dev stack passes them to the dev server; the tests, the benchmark and the replay recorders
+register them on their test servers.  All derive from ``ALL`` here, so a new attribute is
+one line.  Values carry no personal data (README, "Personal data").
+
+Only ``temporalio.common`` and the API enums are imported: no workflow or activity code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+
+# the application (workflows/application.py)
+APPLICATION_STEP = SearchAttributeKey.for_keyword("ApplicationStep")
+APPLICATION_PHASE = SearchAttributeKey.for_keyword("ApplicationPhase")
+APPLICATION_OUTCOME = SearchAttributeKey.for_keyword("ApplicationOutcome")
+DECISION_DUE_BY = SearchAttributeKey.for_datetime("DecisionDueBy")
+POLICY_VERSION = SearchAttributeKey.for_keyword("PolicyVersion")
+INTERVIEW_AT = SearchAttributeKey.for_datetime("InterviewAt")
+# the permit (workflows/permit.py); PermitValidUntil is the start of the last valid Dutch day
+PERMIT_STATUS = SearchAttributeKey.for_keyword("PermitStatus")
+PERMIT_VALID_UNTIL = SearchAttributeKey.for_datetime("PermitValidUntil")
+FINE_PROPOSED = SearchAttributeKey.for_bool("FineProposed")
+
+APPLICATION: tuple[SearchAttributeKey[Any], ...] = (
+    APPLICATION_STEP,
+    APPLICATION_PHASE,
+    APPLICATION_OUTCOME,
+    DECISION_DUE_BY,
+    POLICY_VERSION,
+    INTERVIEW_AT,
+)
+PERMIT: tuple[SearchAttributeKey[Any], ...] = (PERMIT_STATUS, PERMIT_VALID_UNTIL, FINE_PROPOSED)
+ALL: tuple[SearchAttributeKey[Any], ...] = APPLICATION + PERMIT
+
+# The names the dev server's --search-attribute flag and `temporal operator` use.
+TYPE_NAMES: dict[SearchAttributeIndexedValueType, str] = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+
+def indexed_types() -> dict[str, IndexedValueType.ValueType]:
+    """Name to type, as the operator service's AddSearchAttributesRequest takes them."""
+    return {key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in ALL}
+
+
+def cli_flags() -> tuple[str, ...]:
+    """``Name=Type`` for ``temporal server start-dev --search-attribute``."""
+    return tuple(f"{key.name}={TYPE_NAMES[key.indexed_value_type]}" for key in ALL)
