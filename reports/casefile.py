@@ -1,0 +1,609 @@
+"""The case file (dossier): the whole chronology of a case and its permit, for a lawyer or a court.
+
+Built from three records, each authoritative for its part:
+
+* the **workflow histories** of ``application-<id>`` and ``permit-<id>`` (every run, also
+  after continue-as-new and after the workflow closed), decrypted with the key: every
+  accepted event with its body, every activity, every timer that fired, every phase;
+* the **registry** (``activities/registry_db.py``): the applicant, the documents on file
+  with their sha256, decisions with grounds and who took them, cards, warnings, fines;
+* the **letters outbox** (the registry's ``letters`` table): every letter with its file.
+
+Deadlines come from the case's own statements (``CaseStatus.deadlines`` and
+``deadline_basis``, returned by every accepted event and by the closed workflow), so each
+carries the legal basis the workflow computed it with; whether it was met is read from
+when it disappeared from the case: before its due time means the act that ends it came in
+time.  The model here is the JSON the command prints; its JSON Schema is
+``starter.py schema case-file``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.identifiers import application_workflow_id, permit_workflow_id
+from infra.codec import EncryptionCodec, KeyRing
+from reports import labels
+from reports.history import Fact, PayloadReader, RunHistory, facts_of, fetch_runs
+
+FORMAT = "hasa-case-file/1"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Applicant(_Out):
+    v_number: str
+    family_name: str
+    given_names: str
+    date_of_birth: date
+    nationality: str
+    language: str
+    lawyer_name: str | None = None
+
+
+class CaseSummary(_Out):
+    application_id: str
+    policy_version: str | None = None
+    received_at: datetime | None = None
+    registered_at: datetime | None = None
+    phase: str | None = None
+    outcome: str | None = None
+    closed_at: datetime | None = None
+
+
+class Run(_Out):
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    started_at: datetime
+    closed_at: datetime | None
+    status: str = Field(description="running, completed, continued (continue-as-new), failed, terminated, canceled, timed_out")
+
+
+class Entry(_Out):
+    at: datetime
+    workflow: Literal["application", "permit"]
+    kind: str = Field(description="started, event, activity, timer, attribute, child, continued, completed, failed, ...")
+    name: str = Field(description="the event, activity or attribute name as Temporal records it")
+    title: str = Field(description="what happened, in Dutch")
+    actor: str | None = Field(default=None, description="who acted: decided_by of a decision, else the sender's role")
+    detail: str = Field(default="", description="the facts of the entry, in Dutch")
+    refused: str | None = Field(default=None, description="why an accepted event failed or a request was refused")
+    data: Any = Field(default=None, description="the decrypted body of an event, or an activity's input and result")
+
+
+class Decision(_Out):
+    sequence: int
+    outcome: str
+    final: bool = Field(description="false for an intended decision (voornemen)")
+    grounds: str
+    decided_by: str
+    decided_at: datetime
+    policy_version: str
+    respond_by: datetime | None = None
+    appeal_by: datetime | None = None
+
+
+class Deadline(_Out):
+    key: str = Field(description="decide_by, repair_by, respond_by, appeal_by")
+    title: str
+    due: datetime
+    basis: str = Field(description="legal basis and computation, as the workflow computed it")
+    first_recorded_at: datetime
+    closed_at: datetime | None = Field(description="when the period ended: the act that ended it, or the timer")
+    met: bool | None = Field(description="true: ended by an act in time; false: passed; null: still running")
+
+
+class Letter(_Out):
+    key: str
+    kind: str
+    title: str
+    recipient: str
+    file: str
+    sha256: str
+    created_at: datetime
+
+
+class DocumentOnFile(_Out):
+    doc_id: str
+    kind: str
+    filename: str
+    media_type: str
+    language: str
+    translation_of: str | None = None
+    sha256: str | None = None
+    size_bytes: int | None = None
+    recorded_at: datetime
+
+
+class Interview(_Out):
+    decided_at: datetime
+    needed: bool
+    reason: str
+    starts_at: datetime | None = None
+    location: str | None = None
+    held_on: date | None = None
+    no_show: bool = False
+
+
+class Appeal(_Out):
+    lodged_on: date
+    court_case: str
+    recorded_at: datetime
+    judgment: str | None = None
+    judged_at: datetime | None = None
+
+
+class Card(_Out):
+    document_number: str
+    purpose: str
+    permit_type: str
+    valid_from: date
+    valid_until: date
+    status: str
+    issued_at: datetime
+    collected_on: date | None = None
+    invalid_reason: str | None = None
+
+
+class StatusChange(_Out):
+    status: str
+    permit_type: str
+    valid_until: date
+    withdrawal_ground: str | None = None
+    changed_at: datetime
+
+
+class Violation(_Out):
+    sequence: int
+    outcome: str = Field(description="warning or fine")
+    change_kind: str
+    occurred_on: date
+    reported_on: date
+    decided_on: date
+    warning_valid_until: date | None = None
+    fine_maximum_eur: Decimal | None = None
+    fine_status: str | None = None
+    fine_amount_eur: Decimal | None = None
+    fine_decided_on: date | None = None
+
+
+class PermitLife(_Out):
+    status: str | None = None
+    permit_type: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    cards: list[Card] = Field(default_factory=list)
+    status_changes: list[StatusChange] = Field(default_factory=list)
+    reminders: list[Letter] = Field(default_factory=list, description="extension reminders sent")
+    violations: list[Violation] = Field(default_factory=list, description="warnings and fines")
+    timeline: list[dict[str, Any]] = Field(default_factory=list, description="the permit workflow's own timeline")
+
+
+class CaseFile(_Out):
+    """The case file of one repeat asylum application and its permit."""
+
+    model_config = ConfigDict(extra="forbid", title="CaseFile")
+
+    format: Literal["hasa-case-file/1"] = FORMAT
+    application_id: str
+    generated_at: datetime
+    applicant: Applicant | None = None
+    case: CaseSummary
+    runs: list[Run]
+    chronology: list[Entry]
+    decisions: list[Decision]
+    deadlines: list[Deadline]
+    letters: list[Letter]
+    documents: list[DocumentOnFile]
+    interviews: list[Interview]
+    appeals: list[Appeal]
+    permit: PermitLife | None = None
+
+
+def schema() -> dict[str, Any]:
+    return CaseFile.model_json_schema(mode="serialization")
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+# --- from the histories -------------------------------------------------------------------
+
+
+def _workflow(fact: Fact) -> Literal["application", "permit"]:
+    return "permit" if fact.workflow_id.startswith("permit-") else "application"
+
+
+def entry(fact: Fact) -> Entry | None:
+    """A fact as a line of the chronology; None for facts that say nothing to a reader."""
+    data: Any = None
+    actor: str | None = None
+    detail = ""
+    title: str
+    match fact.kind:
+        case "started":
+            title = labels.started(fact.name, fact.input)
+        case "event":
+            body = fact.input if isinstance(fact.input, dict) else {}
+            title = labels.EVENTS.get(fact.name, f"Gebeurtenis '{fact.name}'")
+            actor = body.get("decided_by") if isinstance(body.get("decided_by"), str) else labels.EVENT_ACTORS.get(fact.name)
+            detail = labels.describe(body)
+            data = body
+            result = fact.result if isinstance(fact.result, dict) else {}
+            if result.get("refused"):
+                return Entry(
+                    at=fact.at,
+                    workflow=_workflow(fact),
+                    kind=fact.kind,
+                    name=fact.name,
+                    title=title,
+                    actor=actor,
+                    detail=detail,
+                    refused=str(result.get("message", "")),
+                    data=data,
+                )
+        case "activity":
+            title = labels.activity(fact.name, fact.input, fact.result)
+            detail = labels.activity_detail(fact.name, fact.input, fact.result)
+            data = {"input": fact.input, "result": fact.result}
+        case "timer":
+            title = f"Termijn of wachttijd verstreken: {labels.timer(fact.summary or fact.name)}"
+        case "attribute":
+            if fact.name == "ApplicationOutcome" and fact.result is None:
+                return None
+            title = labels.attribute(fact.name, fact.result)
+        case "child":
+            title = "Verblijfsvergunning gaat over naar een eigen procedure (workflow)"
+            detail = str(fact.result)
+        case "continued":
+            title = "Procedure voortgezet in een nieuwe run (continue-as-new)"
+        case "completed":
+            title = "Procedure van de vergunning afgesloten" if fact.workflow_id.startswith("permit-") else "Zaak afgesloten"
+        case _:
+            title = f"Procedure beëindigd ({fact.kind})"
+    return Entry(
+        at=fact.at,
+        workflow=_workflow(fact),
+        kind=fact.kind,
+        name=fact.name,
+        title=title,
+        actor=actor,
+        detail=detail,
+        refused=fact.failure,
+        data=data,
+    )
+
+
+def snapshots(facts: Sequence[Fact]) -> list[tuple[datetime, dict[str, Any]]]:
+    """The case as it stated itself after each accepted event and at its end."""
+    out: list[tuple[datetime, dict[str, Any]]] = []
+    for fact in facts:
+        if fact.workflow_id.startswith("permit-"):
+            continue
+        if fact.kind in ("event", "completed") and isinstance(fact.result, dict) and "deadlines" in fact.result:
+            out.append((fact.at, fact.result))
+    return out
+
+
+def deadlines(states: Sequence[tuple[datetime, dict[str, Any]]], timers: Sequence[Fact]) -> list[Deadline]:
+    """Every deadline the case had, with its basis, and whether it was met."""
+    found: list[Deadline] = []
+    active: dict[str, int] = {}
+
+    def close(key: str, at: datetime) -> None:
+        index = active.pop(key)
+        current = found[index]
+        # A period that ended by its own timer ended at the timer, not at the next record.
+        fired = [t.at for t in timers if current.first_recorded_at <= t.at <= at and t.at >= current.due]
+        ended = min(fired) if fired else at
+        found[index] = current.model_copy(update={"closed_at": ended, "met": ended <= current.due})
+
+    for at, state in states:
+        due_map = state.get("deadlines") or {}
+        basis = state.get("deadline_basis") or {}
+        for key in list(active):
+            if key not in due_map:
+                close(key, at)
+        for key, raw in due_map.items():
+            due = datetime.fromisoformat(raw)
+            if key in active and found[active[key]].due == due:
+                continue
+            if key in active:
+                close(key, at)
+            found.append(
+                Deadline(
+                    key=key,
+                    title=labels.DEADLINES.get(key, key),
+                    due=due,
+                    basis=str(basis.get(key, "")),
+                    first_recorded_at=at,
+                    closed_at=None,
+                    met=None,
+                )
+            )
+            active[key] = len(found) - 1
+    return found
+
+
+def interviews(facts: Sequence[Fact]) -> list[Interview]:
+    out: list[Interview] = []
+    for fact in facts:
+        body = fact.input if isinstance(fact.input, dict) else {}
+        if fact.kind == "event" and fact.name == "interview-decision" and fact.failure is None:
+            out.append(Interview(decided_at=fact.at, needed=bool(body.get("needed")), reason=str(body.get("reason", ""))))
+        elif not out:
+            continue
+        elif fact.kind == "activity" and fact.name == "book_slot" and body.get("kind") == "interview":
+            result = fact.result if isinstance(fact.result, dict) else {}
+            if result.get("booked"):
+                out[-1] = out[-1].model_copy(update={"starts_at": result.get("starts_at"), "location": result.get("location")})
+        elif fact.kind == "event" and fact.name == "interview-report" and fact.failure is None:
+            out[-1] = out[-1].model_copy(update={"held_on": body.get("held_on")})
+        elif fact.kind == "event" and fact.name == "no-show" and fact.failure is None:
+            out[-1] = out[-1].model_copy(update={"no_show": True})
+    return [Interview.model_validate(i.model_dump()) for i in out]
+
+
+def appeals(facts: Sequence[Fact]) -> list[Appeal]:
+    out: list[Appeal] = []
+    for fact in facts:
+        if fact.kind != "event" or fact.failure is not None or not isinstance(fact.input, dict):
+            continue
+        if fact.name == "appeal":
+            out.append(
+                Appeal(lodged_on=fact.input["lodged_on"], court_case=str(fact.input.get("court_case", "")), recorded_at=fact.at)
+            )
+        elif fact.name == "judgment" and out:
+            out[-1] = out[-1].model_copy(update={"judgment": fact.input.get("result"), "judged_at": fact.at})
+    return out
+
+
+# --- from the registry --------------------------------------------------------------------
+
+
+class RegistryRecords(BaseModel):
+    applicant: Applicant | None = None
+    case: CaseSummary | None = None
+    decisions: list[Decision] = Field(default_factory=list)
+    letters: list[Letter] = Field(default_factory=list)
+    documents: list[DocumentOnFile] = Field(default_factory=list)
+    cards: list[Card] = Field(default_factory=list)
+    status_changes: list[StatusChange] = Field(default_factory=list)
+    violations: list[Violation] = Field(default_factory=list)
+
+
+def read_registry(url: str, application_id: str) -> RegistryRecords:
+    # Imported here: only the case file needs the registry's tables in this process.
+    from activities.permits import CardCollectionRow, InvalidDocumentRow, PermitStatusChangeRow, PermitViolationRow
+    from activities.registry_db import ApplicantRow, CaseRow, DecisionRow, DocumentRow, LetterRow, PermitRow, Registry
+
+    registry = Registry(url)
+    try:
+        with registry.engine.connect() as db:
+            case = db.execute(select(CaseRow).where(CaseRow.application_id == application_id)).mappings().first()
+            if case is None:
+                return RegistryRecords()
+            records = RegistryRecords(
+                case=CaseSummary(
+                    application_id=application_id,
+                    policy_version=case["policy_version"],
+                    received_at=_aware(case["received_at"]),
+                    registered_at=_aware(case["registered_at"]),
+                    phase=case["phase"],
+                    outcome=case["outcome"],
+                    closed_at=_aware(case["closed_at"]),
+                )
+            )
+            applicant = db.execute(select(ApplicantRow).where(ApplicantRow.application_id == application_id)).mappings().first()
+            if applicant is not None:
+                records.applicant = Applicant.model_validate({k: applicant[k] for k in Applicant.model_fields})
+
+            def rows(model: Any, *order: Any) -> list[Any]:
+                query = select(model).where(model.application_id == application_id).order_by(*order)
+                return list(db.execute(query).scalars())
+
+            records.decisions = [
+                Decision(
+                    sequence=d.sequence,
+                    outcome=d.outcome,
+                    final=d.final,
+                    grounds=d.grounds,
+                    decided_by=d.decided_by,
+                    decided_at=_aware(d.decided_at),
+                    policy_version=d.policy_version,
+                    respond_by=_aware(d.respond_by),
+                    appeal_by=_aware(d.appeal_by),
+                )
+                for d in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)
+            ]
+            records.letters = [
+                Letter(
+                    key=row.key,
+                    kind=row.kind,
+                    title=labels.LETTERS.get(row.kind, row.kind),
+                    recipient=row.recipient,
+                    file=row.path,
+                    sha256=row.sha256,
+                    created_at=_aware(row.created_at),
+                )
+                for row in rows(LetterRow, LetterRow.created_at, LetterRow.id)
+            ]
+            records.documents = [
+                DocumentOnFile(
+                    doc_id=row.doc_id,
+                    kind=row.kind,
+                    filename=row.filename,
+                    media_type=row.media_type,
+                    language=row.language,
+                    translation_of=row.translation_of,
+                    sha256=row.sha256,
+                    size_bytes=row.size_bytes,
+                    recorded_at=_aware(row.recorded_at),
+                )
+                for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)
+            ]
+            collected = {row.document_number: row.collected_on for row in rows(CardCollectionRow, CardCollectionRow.id)}
+            invalid = {row.document_number: row.reason for row in rows(InvalidDocumentRow, InvalidDocumentRow.id)}
+            records.cards = [
+                Card(
+                    document_number=row.document_number,
+                    purpose=row.purpose,
+                    permit_type=row.permit_type,
+                    valid_from=row.valid_from,
+                    valid_until=row.valid_until,
+                    status=row.status,
+                    issued_at=_aware(row.issued_at),
+                    collected_on=collected.get(row.document_number),
+                    invalid_reason=invalid.get(row.document_number),
+                )
+                for row in rows(PermitRow, PermitRow.issued_at, PermitRow.id)
+            ]
+            records.status_changes = [
+                StatusChange(
+                    status=row.status,
+                    permit_type=row.permit_type,
+                    valid_until=row.valid_until,
+                    withdrawal_ground=row.withdrawal_ground,
+                    changed_at=_aware(row.changed_at),
+                )
+                for row in rows(PermitStatusChangeRow, PermitStatusChangeRow.changed_at, PermitStatusChangeRow.id)
+            ]
+            records.violations = [
+                Violation.model_validate({k: getattr(row, k) for k in Violation.model_fields})
+                for row in rows(PermitViolationRow, PermitViolationRow.sequence)
+            ]
+            return records
+    finally:
+        registry.dispose()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# --- assembling -----------------------------------------------------------------------------
+
+
+async def _current_permit(client: Client, application_id: str, runs: Sequence[RunHistory]) -> dict[str, Any] | None:
+    if not runs:
+        return None
+    last = runs[-1]
+    if last.status == "completed":
+        result = next((f.result for f in reversed(last.facts) if f.kind == "completed"), None)
+        return result if isinstance(result, dict) else None
+    if last.status != "running":
+        return None
+    handle = client.get_workflow_handle(permit_workflow_id(application_id))
+    description = await handle.describe()
+    if description.status is not WorkflowExecutionStatus.RUNNING:
+        return None
+    view = await handle.query("status")
+    return view if isinstance(view, dict) else None
+
+
+async def _current_case(client: Client, application_id: str, runs: Sequence[RunHistory]) -> dict[str, Any] | None:
+    if not runs or runs[-1].status != "running":
+        return None
+    view = await client.get_workflow_handle(application_workflow_id(application_id)).query("status")
+    return view if isinstance(view, dict) else None
+
+
+async def build(client: Client, keyring: KeyRing, registry_url: str, application_id: str) -> CaseFile:
+    reader = PayloadReader(EncryptionCodec(keyring))
+    try:
+        case_runs = await fetch_runs(client, application_workflow_id(application_id), reader)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise CaseNotFound(application_id) from None
+        raise
+    try:
+        permit_runs = await fetch_runs(client, permit_workflow_id(application_id), reader)
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        permit_runs = []
+    now = datetime.now(UTC)
+    current = await _current_case(client, application_id, case_runs)
+    permit_view = await _current_permit(client, application_id, permit_runs)
+    return assemble(application_id, case_runs, permit_runs, read_registry(registry_url, application_id), current, permit_view, now)
+
+
+def assemble(
+    application_id: str,
+    case_runs: Sequence[RunHistory],
+    permit_runs: Sequence[RunHistory],
+    records: RegistryRecords,
+    current: dict[str, Any] | None,
+    permit_view: dict[str, Any] | None,
+    now: datetime,
+) -> CaseFile:
+    """The case file from histories, registry records and the running workflows' own view."""
+    facts = facts_of([*case_runs, *permit_runs])
+    states = snapshots(facts)
+    if current is not None:
+        states.append((now, current))
+    timers = [f for f in facts if f.kind == "timer" and not f.workflow_id.startswith("permit-")]
+    summary = records.case or CaseSummary(application_id=application_id)
+    last_state = states[-1][1] if states else {}
+    summary = CaseSummary.model_validate(
+        {
+            **summary.model_dump(),
+            "phase": last_state.get("phase", summary.phase),
+            "outcome": last_state.get("outcome", summary.outcome),
+            "policy_version": summary.policy_version or last_state.get("policy_version"),
+            "received_at": summary.received_at or last_state.get("received_at"),
+        }
+    )
+    permit: PermitLife | None = None
+    if permit_runs or records.cards:
+        view = permit_view or {}
+        permit = PermitLife(
+            status=view.get("status"),
+            permit_type=view.get("permit_type"),
+            valid_from=view.get("valid_from"),
+            valid_until=view.get("valid_until"),
+            cards=records.cards,
+            status_changes=records.status_changes,
+            reminders=[letter for letter in records.letters if letter.kind == "extension_reminder"],
+            violations=records.violations,
+            timeline=list(view.get("timeline") or []),
+        )
+    return CaseFile(
+        application_id=application_id,
+        generated_at=now,
+        applicant=records.applicant,
+        case=summary,
+        runs=[
+            Run(
+                workflow_id=r.workflow_id,
+                run_id=r.run_id,
+                workflow_type=r.workflow_type,
+                started_at=r.started_at,
+                closed_at=r.closed_at,
+                status=r.status,
+            )
+            for r in [*case_runs, *permit_runs]
+        ],
+        chronology=[e for e in (entry(f) for f in facts) if e is not None],
+        decisions=records.decisions,
+        deadlines=deadlines(states, timers),
+        letters=records.letters,
+        documents=records.documents,
+        interviews=interviews(facts),
+        appeals=appeals(facts),
+        permit=permit,
+    )
