@@ -9,6 +9,7 @@ Commands (see ``python starter.py --help``)::
     send APPLICATION_ID EVENT [JSON|@FILE]  deliver an event as a Temporal update
     schema [NAME]                           JSON Schema of the intake payload or of an event
     list [--step S] [--phase P] [--outcome O]  cases, through visibility queries
+    case-file APPLICATION_ID [--format json|pdf] [--out FILE]  the dossier of a case and its permit (needs the key)
 
 Every command prints JSON on stdout and exits 0 on success, 1 when something was refused
 or invalid, 2 on a usage error.  The process leaves through ``os._exit`` after flushing:
@@ -47,6 +48,7 @@ from infra.settings import Settings
 from intake import cases, records
 from intake.cli import Command, emit, run_command
 from intake.errors import Refused, Unavailable, UsageError
+from reports import cli as reports_cli
 
 # Kept here for the modules that import it from the CLI; the definition is in intake.cases.
 SEARCH_ATTRIBUTES = cases.SEARCH_ATTRIBUTES
@@ -212,8 +214,11 @@ def _schema_arguments(parser: Any) -> None:
 def cmd_schema(args: Any, settings: Settings) -> int:
     name = args.name
     models = cases.event_models()
+    if name == "case-file":
+        emit(reports_cli.case_file_schema())
+        return 0
     if name is not None and name != "application" and name not in models:
-        raise UsageError(f"unknown schema {name!r}; names: application, {', '.join(sorted(models))}")
+        raise UsageError(f"unknown schema {name!r}; names: application, case-file, {', '.join(sorted(models))}")
     if name is None or name == "application" or name in EVENT_MODELS:
         emit(json_schema(name))
     else:
@@ -244,6 +249,7 @@ COMMANDS: list[Command] = [
     Command("send", "deliver an event", cmd_send, _send_arguments),
     Command("schema", "JSON Schema of the intake payload or of an event", cmd_schema, _schema_arguments),
     Command("list", "cases, through visibility", cmd_list, _list_arguments),
+    *reports_cli.COMMANDS,
 ]
 
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -34,7 +35,7 @@ from infra.codec import EncryptionCodec, KeyRing
 from reports import labels
 from reports.history import Fact, PayloadReader, RunHistory, facts_of, fetch_runs
 
-FORMAT = "hasa-case-file/1"
+FORMAT: Literal["hasa-case-file/1"] = "hasa-case-file/1"
 
 
 class _Out(BaseModel):
@@ -391,28 +392,27 @@ def read_registry(url: str, application_id: str) -> RegistryRecords:
 
     registry = Registry(url)
     try:
-        with registry.engine.connect() as db:
-            case = db.execute(select(CaseRow).where(CaseRow.application_id == application_id)).mappings().first()
+        with Session(registry.engine) as db:
+            case = db.scalar(select(CaseRow).where(CaseRow.application_id == application_id))
             if case is None:
                 return RegistryRecords()
             records = RegistryRecords(
                 case=CaseSummary(
                     application_id=application_id,
-                    policy_version=case["policy_version"],
-                    received_at=_aware(case["received_at"]),
-                    registered_at=_aware(case["registered_at"]),
-                    phase=case["phase"],
-                    outcome=case["outcome"],
-                    closed_at=_aware(case["closed_at"]),
+                    policy_version=case.policy_version,
+                    received_at=_aware(case.received_at),
+                    registered_at=_aware(case.registered_at),
+                    phase=case.phase,
+                    outcome=case.outcome,
+                    closed_at=_aware(case.closed_at),
                 )
             )
-            applicant = db.execute(select(ApplicantRow).where(ApplicantRow.application_id == application_id)).mappings().first()
+            applicant = db.scalar(select(ApplicantRow).where(ApplicantRow.application_id == application_id))
             if applicant is not None:
-                records.applicant = Applicant.model_validate({k: applicant[k] for k in Applicant.model_fields})
+                records.applicant = Applicant.model_validate({k: getattr(applicant, k) for k in Applicant.model_fields})
 
             def rows(model: Any, *order: Any) -> list[Any]:
-                query = select(model).where(model.application_id == application_id).order_by(*order)
-                return list(db.execute(query).scalars())
+                return list(db.scalars(select(model).where(model.application_id == application_id).order_by(*order)))
 
             records.decisions = [
                 Decision(
@@ -539,7 +539,9 @@ async def build(client: Client, keyring: KeyRing, registry_url: str, application
     now = datetime.now(UTC)
     current = await _current_case(client, application_id, case_runs)
     permit_view = await _current_permit(client, application_id, permit_runs)
-    return assemble(application_id, case_runs, permit_runs, read_registry(registry_url, application_id), current, permit_view, now)
+    return assemble(
+        application_id, case_runs, permit_runs, read_registry(registry_url, application_id), current, permit_view, now
+    )
 
 
 def assemble(

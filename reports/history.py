@@ -120,7 +120,7 @@ _CLOSING = {
 }
 
 
-def read_run(history: WorkflowHistory, reader: PayloadReader) -> RunHistory:  # noqa: C901 - one branch per event type
+def read_run(history: WorkflowHistory, reader: PayloadReader) -> RunHistory:
     """The facts of one run, in history order."""
     events = list(history.events)
     if not events:
@@ -137,7 +137,15 @@ def read_run(history: WorkflowHistory, reader: PayloadReader) -> RunHistory:  # 
 
     def add(event: HistoryEvent, kind: str, name: str, **more: Any) -> None:
         run.facts.append(
-            Fact(at=_time(event), workflow_id=run.workflow_id, run_id=run.run_id, event_id=event.event_id, kind=kind, name=name, **more)
+            Fact(
+                at=_time(event),
+                workflow_id=run.workflow_id,
+                run_id=run.run_id,
+                event_id=event.event_id,
+                kind=kind,
+                name=name,
+                **more,
+            )
         )
 
     scheduled: dict[int, HistoryEvent] = {}
@@ -152,9 +160,7 @@ def read_run(history: WorkflowHistory, reader: PayloadReader) -> RunHistory:  # 
             scheduled[event.event_id] = event
         elif kind in (EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED):
             completed = kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-            attrs = (
-                event.activity_task_completed_event_attributes if completed else event.activity_task_failed_event_attributes
-            )
+            attrs = event.activity_task_completed_event_attributes if completed else event.activity_task_failed_event_attributes
             origin = scheduled.get(attrs.scheduled_event_id)
             if origin is None:
                 continue

@@ -143,6 +143,21 @@ TIMERS: dict[str, str] = {
     "decision deadline overdue": "beslistermijn verstreken",
 }
 
+# Values of event fields that are identifiers rather than free text.
+VALUES: dict[str, str] = {
+    "lost": "verloren",
+    "stolen": "gestolen",
+    "damaged": "beschadigd",
+    "details_changed": "gegevens gewijzigd",
+    "address": "adres",
+    "household": "samenstelling huishouden",
+    "work": "werk",
+    "false_information": "onjuiste gegevens",
+    "public_order": "openbare orde",
+    "grounds_lapsed": "grond vervallen",
+    "residence_abroad": "verblijf buiten Nederland",
+}
+
 RECIPIENTS: dict[str, str] = {"applicant": "aanvrager", "lawyer": "advocaat"}
 
 FIELDS: dict[str, str] = {
@@ -168,6 +183,7 @@ FIELDS: dict[str, str] = {
     "amount_eur": "bedrag (EUR)",
     "ground": "grond",
     "explanation": "toelichting",
+    "less_serious": "minder ernstig",
 }
 
 
@@ -177,7 +193,7 @@ def _value(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
-        return OUTCOMES.get(value, value)
+        return OUTCOMES.get(value, VALUES.get(value, value))
     if isinstance(value, list):
         return f"{len(value)} stuk(ken)"
     if isinstance(value, dict):
@@ -220,8 +236,13 @@ def activity(name: str, data: Any, result: Any) -> str:
     if name == "book_slot":
         return "Gehoor gepland" if body.get("kind") == "interview" else "Afspraak aan de balie gepland"
     if name == "record_violation":
-        outcome = result.get("outcome") if isinstance(result, dict) else None
-        return "Waarschuwing gegeven (meldplicht)" if outcome == "warning" else ACTIVITIES[name]
+        outcome = body.get("outcome")
+        if outcome == "warning":
+            return "Waarschuwing gegeven (meldplicht)"
+        return "Boete voorgesteld (meldplicht)" if outcome == "fine" else ACTIVITIES[name]
+    if name == "record_permit_status":
+        status = str(body.get("status"))
+        return f"Status van de vergunning vastgelegd: {PERMIT_STATUSES.get(status, status)}"
     return ACTIVITIES.get(name, f"Activiteit '{name}'")
 
 
@@ -236,14 +257,28 @@ def activity_detail(name: str, data: Any, result: Any) -> str:
         return "geen vrije afspraak"
     if name == "check_documents":
         missing = out.get("missing") or []
-        return "volledig" if out.get("complete") else f"{len(missing)} ontbrekend: " + "; ".join(
-            str(m.get("message_nl") or m.get("message")) for m in missing if isinstance(m, dict)
+        return (
+            "volledig"
+            if out.get("complete")
+            else f"{len(missing)} ontbrekend: "
+            + "; ".join(str(m.get("message_nl") or m.get("message")) for m in missing if isinstance(m, dict))
         )
     if name in ("issue_permit",):
-        return f"{out.get('document_number')} type {out.get('permit_type')}, geldig {out.get('valid_from')} t/m {out.get('valid_until')}"
+        valid = f"geldig {out.get('valid_from')} t/m {out.get('valid_until')}"
+        return f"{out.get('document_number')} type {out.get('permit_type')}, {valid}"
     if name == "send_letter":
         letters = out.get("letters") or []
         return "; ".join(f"{RECIPIENTS.get(str(x.get('recipient')), x.get('recipient'))}: {x.get('path')}" for x in letters)
+    if name == "invalidate_document":
+        return f"{body.get('document_number')}: {VALUES.get(str(body.get('reason')), body.get('reason'))}"
+    if name == "record_violation":
+        return (
+            f"wijziging {VALUES.get(str(body.get('change_kind')), body.get('change_kind'))} van {body.get('occurred_on')}, "
+            f"gemeld {body.get('reported_on')}"
+            + (f"; waarschuwing geldig t/m {body.get('warning_valid_until')}" if body.get("warning_valid_until") else "")
+        )
+    if name == "record_permit_status":
+        return f"type {body.get('permit_type')}, geldig t/m {body.get('valid_until')}"
     if name == "close_case":
         return f"uitkomst: {OUTCOMES.get(str(body.get('outcome')), body.get('outcome'))}"
     return ""

@@ -281,7 +281,9 @@ class _Writer:
                 f"Beroep {a.court_case}, ingesteld {datum(a.lodged_on)}",
                 [
                     f"Vastgelegd: {_when(a.recorded_at)}",
-                    f"Uitspraak: {labels.OUTCOMES.get(a.judgment, a.judgment)} ({_when(a.judged_at)})" if a.judgment else "Uitspraak: nog niet",
+                    f"Uitspraak: {labels.OUTCOMES.get(a.judgment, a.judgment)} ({_when(a.judged_at)})"
+                    if a.judgment
+                    else "Uitspraak: nog niet",
                 ],
             )
 
@@ -304,7 +306,8 @@ class _Writer:
             self.item(
                 f"{c.document_number} ({c.purpose}, type {c.permit_type})",
                 [
-                    f"Geldig {datum(c.valid_from)} t/m {datum(c.valid_until)}; aangemaakt {_when(c.issued_at)}; status {c.status}",
+                    f"Geldig {datum(c.valid_from)} t/m {datum(c.valid_until)}",
+                    f"Aangemaakt {_when(c.issued_at)}; status {c.status}",
                     f"Opgehaald op {datum(c.collected_on)}" if c.collected_on else "",
                     f"Ongeldig: {c.invalid_reason}" if c.invalid_reason else "",
                 ],
@@ -333,7 +336,10 @@ class _Writer:
         for s in p.status_changes:
             self.item(
                 f"{_when(s.changed_at)}  {labels.PERMIT_STATUSES.get(s.status, s.status)}",
-                [f"type {s.permit_type}, geldig t/m {datum(s.valid_until)}" + (f"; grond {s.withdrawal_ground}" if s.withdrawal_ground else "")],
+                [
+                    f"type {s.permit_type}, geldig t/m {datum(s.valid_until)}"
+                    + (f"; grond {s.withdrawal_ground}" if s.withdrawal_ground else "")
+                ],
             )
 
     def runs(self) -> None:
@@ -348,4 +354,3 @@ class _Writer:
 def render(case_file: CaseFile) -> bytes:
     """The case file as PDF bytes."""
     return _Writer(case_file).render()
-

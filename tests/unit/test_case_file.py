@@ -1,0 +1,84 @@
+"""The case file built from a recorded, encrypted history (no server): chronology, deadlines, PDF.
+
+The history is ``tests/replay/histories/application_annulled_then_granted.json``: a Vw 2000
+case (received 4 May 2026) with an intended decision (Vb 2000 art. 3.118b), a final
+rejection, an appeal the court annulled, and a grant.  Its first decision period
+(Vw 2000 art. 42(1), 6 months) had passed when the case was decided, so that deadline is
+not met; the new period after the annulment is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pypdfium2
+import pytest
+from temporalio.client import WorkflowHistory
+
+from infra.codec import CodecError, EncryptionCodec, KeyRing
+from reports.casefile import RegistryRecords, assemble, schema
+from reports.history import PayloadReader, read_run
+from reports.pdf import render
+
+HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
+APP_ID = "HASA-2026-700002"
+
+
+def history() -> WorkflowHistory:
+    return WorkflowHistory.from_json(
+        f"application-{APP_ID}", (HISTORIES / "application_annulled_then_granted.json").read_text()
+    )
+
+
+def reader() -> PayloadReader:
+    return PayloadReader(EncryptionCodec(KeyRing.from_file(HISTORIES / "test-codec-key.json")))
+
+
+def test_chronology_and_deadlines_from_the_history() -> None:
+    run = read_run(history(), reader())
+    case_file = assemble(APP_ID, [run], [], RegistryRecords(), None, None, datetime(2026, 12, 1, tzinfo=UTC))
+    jsonschema.validate(case_file.model_dump(mode="json"), schema())
+    events = [(e.name, e.actor) for e in case_file.chronology if e.kind == "event"]
+    assert events == [
+        ("interview-decision", "IND-medewerker"),
+        ("decision", "officer-17"),
+        ("response", "advocaat"),
+        ("decision", "officer-17"),
+        ("appeal", "advocaat (rechtbank)"),
+        ("judgment", "rechtbank"),
+        ("decision", "officer-17"),
+        ("permit-collected", "IND-loket"),
+    ]
+    assert [(d.key, d.met) for d in case_file.deadlines] == [
+        ("decide_by", False),
+        ("respond_by", True),
+        ("appeal_by", True),
+        ("decide_by", True),
+    ]
+    assert case_file.deadlines[0].basis.startswith("Vw 2000 art. 42(1)")
+    assert [(a.court_case, a.judgment) for a in case_file.appeals] == [("AWB 26/12345", "annulled")]
+    assert case_file.case.phase == "closed"
+    assert case_file.case.outcome == "granted"
+
+
+def test_pdf_has_a_table_of_contents_and_numbered_pages(tmp_path: Path) -> None:
+    run = read_run(history(), reader())
+    case_file = assemble(APP_ID, [run], [], RegistryRecords(), None, None, datetime(2026, 12, 1, tzinfo=UTC))
+    target = tmp_path / "dossier.pdf"
+    target.write_bytes(render(case_file))
+    pdf = pypdfium2.PdfDocument(target)
+    try:
+        texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+    assert "Inhoudsopgave" in texts[1]
+    assert "4. Termijnen" in texts[1]
+    assert f"pagina {len(texts)} van {len(texts)}" in texts[-1]
+    assert any("Beslistermijn" in t and "verstreken" in t for t in texts)
+
+
+def test_another_key_cannot_read_the_history() -> None:
+    with pytest.raises(CodecError):
+        read_run(history(), PayloadReader(EncryptionCodec(KeyRing.generate("replay-test"))))
