@@ -85,5 +85,10 @@ def _emit(obj: Any) -> None:
 
 
 COMMANDS: list[Command] = [
-    Command("case-file", "the case file (dossier) of a case and its permit, JSON or PDF; needs the key", cmd_case_file, _case_file_arguments),
+    Command(
+        "case-file",
+        "the case file (dossier) of a case and its permit, JSON or PDF; needs the key",
+        cmd_case_file,
+        _case_file_arguments,
+    ),
 ]

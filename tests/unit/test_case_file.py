@@ -27,9 +27,7 @@ APP_ID = "HASA-2026-700002"
 
 
 def history() -> WorkflowHistory:
-    return WorkflowHistory.from_json(
-        f"application-{APP_ID}", (HISTORIES / "application_annulled_then_granted.json").read_text()
-    )
+    return WorkflowHistory.from_json(f"application-{APP_ID}", (HISTORIES / "application_annulled_then_granted.json").read_text())
 
 
 def reader() -> PayloadReader:
