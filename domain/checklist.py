@@ -29,7 +29,7 @@ class MissingCode(enum.StrEnum):
     """What kind of problem a ``MissingItem`` reports (its ``code``)."""
 
     APPLICATION_FORM = "application_form"  # no M35-O form
-    EVIDENCE = "evidence"  # a new element without a document to support it
+    EVIDENCE = "evidence"  # an evidence document a new element names was not handed in
     TRANSLATION = "translation"  # a foreign-language document without a translation
     NOT_STORED = "not_stored"  # no sha256/size recorded: the file was never handed in
     FILE_MISSING = "file_missing"  # recorded, but the store does not have the file
@@ -83,7 +83,10 @@ def _item(code: MissingCode, document_id: str | None, en: str, nl: str) -> Missi
 
 
 def check_application(documents: Sequence[Document], new_elements: Sequence[NewElement]) -> list[MissingItem]:
-    """The rules about the set of documents: form, evidence per new element, translations."""
+    """The rules about the set of documents: form, named evidence handed in, translations.
+
+    A new element that names no evidence document is not a gap: see ``requirements``.
+    """
     problems: list[MissingItem] = []
     by_id = {d.id: d for d in documents}
 
@@ -101,14 +104,10 @@ def check_application(documents: Sequence[Document], new_elements: Sequence[NewE
         label_en = f"new element {number} ({element.kind.value.replace('_', ' ')})"
         label_nl = f"nieuw element {number} ({_ELEMENT_NL[element.kind]})"
         if not element.evidence:
-            problems.append(
-                _item(
-                    MissingCode.EVIDENCE,
-                    None,
-                    f"{label_en} names no evidence document",
-                    f"bij {label_nl} is geen bewijsstuk genoemd",
-                )
-            )
+            # A new element may rest on the applicant's own statement: whether it is proven
+            # is weighed in the decision (Awb 4:6; Vw 2000 art. 30a(1)(d); the finding
+            # ``new_elements`` in domain.requirements says so), not a gap in the
+            # application that could lead to buiten behandeling stellen (art. 30c).
             continue
         if any(ref in by_id for ref in element.evidence):
             continue

@@ -11,6 +11,11 @@ import re
 
 APPLICATION_ID_PATTERN = r"[A-Z][A-Z0-9]{1,9}-[0-9]{4}-[0-9]{6}"
 V_NUMBER_PATTERN = r"[0-9]{10}"
+# The V-number's length is unconfirmed (domain.md): a setting (HASA_V_NUMBER_DIGITS) within
+# these bounds, 10 by default.
+V_NUMBER_DIGITS = 10
+V_NUMBER_MIN_DIGITS = 6
+V_NUMBER_MAX_DIGITS = 16
 BSN_PATTERN = r"[0-9]{9}"
 
 # RvIG document numbers: type numeral, "-V", 8 characters from digits and capitals without
@@ -32,8 +37,8 @@ def application_id_is_valid(application_id: str) -> bool:
     return re.fullmatch(APPLICATION_ID_PATTERN, application_id, flags=re.ASCII) is not None
 
 
-def v_number_is_valid(v_number: str) -> bool:
-    return re.fullmatch(V_NUMBER_PATTERN, v_number, flags=re.ASCII) is not None
+def v_number_is_valid(v_number: str, digits: int = V_NUMBER_DIGITS) -> bool:
+    return re.fullmatch(f"[0-9]{{{digits}}}", v_number, flags=re.ASCII) is not None
 
 
 def application_workflow_id(application_id: str) -> str:

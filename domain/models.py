@@ -24,7 +24,14 @@ from pydantic import (
     model_validator,
 )
 
-from domain.identifiers import application_id_is_valid, bsn_is_valid, v_number_is_valid
+from domain.identifiers import (
+    V_NUMBER_DIGITS,
+    V_NUMBER_MAX_DIGITS,
+    V_NUMBER_MIN_DIGITS,
+    application_id_is_valid,
+    bsn_is_valid,
+    v_number_is_valid,
+)
 
 
 class Model(BaseModel):
@@ -63,9 +70,19 @@ class Applicant(Model):
 
     @field_validator("v_number")
     @classmethod
-    def _v_number(cls, value: str) -> str:
-        if not v_number_is_valid(value):
-            raise ValueError("a V-number is exactly 10 digits")
+    def _v_number(cls, value: str, info: ValidationInfo) -> str:
+        # The length is unconfirmed (no checksum or format is published), so it is a setting
+        # (HASA_V_NUMBER_DIGITS, decision 0004) that intake passes in the validation context.
+        # Without a context (a worker loading a case it already accepted) only the form is
+        # checked, so a case taken in under one setting still loads under another.
+        context = info.context if isinstance(info.context, dict) else None
+        if context is None:
+            if not any(v_number_is_valid(value, n) for n in range(V_NUMBER_MIN_DIGITS, V_NUMBER_MAX_DIGITS + 1)):
+                raise ValueError(f"a V-number is {V_NUMBER_MIN_DIGITS} to {V_NUMBER_MAX_DIGITS} digits")
+            return value
+        digits = int(context.get("v_number_digits", V_NUMBER_DIGITS))
+        if not v_number_is_valid(value, digits):
+            raise ValueError(f"a V-number is exactly {digits} digits")
         return value
 
     @field_validator("bsn")

@@ -38,6 +38,11 @@ def findings(application: Application) -> list[Finding]:
             requirement="new_elements",
             met=bool(elements),
             note=f"{len(elements)} new element(s), {with_evidence} with evidence"
+            + (
+                f"; {len(elements) - with_evidence} without evidence, to be weighed in the decision"
+                if with_evidence < len(elements)
+                else ""
+            )
             if elements
             else "no new elements or findings given (Vw 2000 art. 30a(1)(d))",
         ),

@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from domain.policy import LegalSettings
 from workflows.names import TASK_QUEUE
 
 DEFAULT_INTERPRETER_LANGUAGES = (
@@ -64,6 +67,11 @@ class Settings:
     late_report_weeks: int = 4
     # How long `starter.py send` waits for a worker to complete an event before it gives up.
     send_timeout_seconds: float = 30.0
+    # The values docs/legal.md marks unconfirmed (decision 0004), and the operational limits
+    # of the no-show and manual-booking paths.
+    legal: LegalSettings = field(default_factory=LegalSettings)
+    interview_rebook_limit: int = 2
+    slot_tries_before_manual: int = 12
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -89,4 +97,32 @@ class Settings:
             ),
             late_report_weeks=int(_env("HASA_LATE_REPORT_WEEKS", "4")),
             send_timeout_seconds=float(_env("HASA_SEND_TIMEOUT_SECONDS", "30")),
+            legal=_legal(),
+            interview_rebook_limit=int(_env("HASA_INTERVIEW_REBOOK_LIMIT", "2")),
+            slot_tries_before_manual=int(_env("HASA_SLOT_TRIES_BEFORE_MANUAL", "12")),
         )
+
+
+# HASA_* variable -> LegalSettings field; an unset variable keeps the field's default.
+LEGAL_VARIABLES = {
+    "HASA_APPEAL_WEEKS": "appeal_weeks",
+    "HASA_NOT_PROCESSED_APPEAL_WEEKS": "not_processed_appeal_weeks",
+    "HASA_V_NUMBER_DIGITS": "v_number_digits",
+    "HASA_VW2000_MAX_EXTENSION_MONTHS": "vw2000_max_extension_months",
+    "HASA_EU_MERITS_MONTHS": "eu_merits_months",
+    "HASA_EU_MERITS_MAX_EXTENSION_MONTHS": "eu_merits_max_extension_months",
+}
+
+
+def _legal() -> LegalSettings:
+    """The unconfirmed legal values; a value out of its bounds names the variable."""
+    given = {
+        field_name: os.environ[name].strip() for name, field_name in LEGAL_VARIABLES.items() if os.environ.get(name, "").strip()
+    }
+    try:
+        return LegalSettings.model_validate(given)
+    except ValidationError as err:
+        names = {v: k for k, v in LEGAL_VARIABLES.items()}
+        problems = "; ".join(f"{names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in err.errors())
+        msg = f"invalid legal setting: {problems}"
+        raise ValueError(msg) from None

@@ -42,11 +42,15 @@ def test_missing_form() -> None:
     assert codes(check_application([doc("doc-2")], [element("doc-2")])) == [("application_form", None)]
 
 
-def test_element_without_evidence() -> None:
-    problems = check_application([FORM], [element()])
-    assert codes(problems) == [("evidence", None)]
-    assert problems[0].message == "new element 1 (personal situation) names no evidence document"
-    assert problems[0].message_nl.startswith("bij nieuw element 1")
+def test_element_without_evidence_is_for_the_decision_not_incomplete() -> None:
+    """Issue 9 point 16: a new element may rest on the applicant's statement alone.
+
+    Whether it is credible is weighed in the decision (Awb 4:6; Vw 2000 art. 30a(1)(d)),
+    so it is no gap that could lead to buiten behandeling stellen (Vw 2000 art. 30c); the
+    requirement's finding says it is to be weighed.
+    """
+    assert check_application([FORM], [element()]) == []
+    assert check_application([FORM, doc("doc-2")], [element(), element("doc-2")]) == []
 
 
 def test_element_whose_evidence_was_not_handed_in() -> None:
@@ -108,5 +112,5 @@ def test_size_limit_message_in_megabytes() -> None:
 
 def test_check_combines_set_and_file_rules() -> None:
     documents = [FORM.model_copy(update={"sha256": SHA, "size_bytes": 100})]
-    problems = check(documents, [element()], {"doc-1": stored()}, 1000)
-    assert codes(problems) == [("evidence", None)]
+    problems = check(documents, [element("doc-9")], {"doc-1": stored()}, 1000)
+    assert codes(problems) == [("evidence", "doc-9")]
