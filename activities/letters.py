@@ -39,6 +39,7 @@ from activities.registry_db import ApplicantRow, LetterRow, Registry, require_ca
 from domain.deadlines import AMSTERDAM
 from domain.identifiers import APPLICATION_ID_PATTERN
 from domain.messages import LetterKind, LetterRef, LettersSent, Recipient, SendLetter
+from domain.policy import VW2000, References, policy_by_id
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -51,11 +52,16 @@ LETTER_FACTS_MISSING = "LetterFactsMissing"
 LETTER_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 # The facts without which a letter of that kind must not be sent.
+# The application's letters that cite articles name the policy version they cite from.
 REQUIRED_FACTS: Mapping[LetterKind, tuple[str, ...]] = {
-    LetterKind.DOCUMENTS_MISSING: ("repair_by",),
+    LetterKind.ACKNOWLEDGEMENT: ("decide_by", "policy_version"),
+    LetterKind.DOCUMENTS_MISSING: ("repair_by", "policy_version"),
     LetterKind.INTERVIEW_INVITATION: ("interview_at", "location"),
-    LetterKind.INTENDED_DECISION: ("outcome", "respond_by"),
-    LetterKind.DECISION: ("outcome",),
+    LetterKind.INTENDED_DECISION: ("outcome", "respond_by", "policy_version"),
+    LetterKind.DECISION: ("outcome", "policy_version"),
+    LetterKind.NOT_PROCESSED: ("policy_version",),
+    LetterKind.DECISION_PERIOD_EXTENDED: ("decide_by", "months", "policy_version"),
+    LetterKind.RETURN_HANDOVER: ("policy_version",),
     LetterKind.FINE: ("amount",),
 }
 
@@ -75,6 +81,7 @@ OUTCOME_DECIDED = {
     "inadmissible": "niet-ontvankelijk verklaard",
     "manifestly_unfounded": "afgewezen als kennelijk ongegrond",
     "unfounded": "afgewezen als ongegrond",
+    "not_processed": "buiten behandeling gesteld",
 }
 OUTCOME_INTENDED = {
     "granted": "in te willigen",
@@ -82,12 +89,27 @@ OUTCOME_INTENDED = {
     "manifestly_unfounded": "af te wijzen als kennelijk ongegrond",
     "unfounded": "af te wijzen als ongegrond",
 }
-OUTCOME_ARTICLE = {
-    "granted": "artikel 28 van de Vreemdelingenwet 2000",
-    "inadmissible": "artikel 30a, eerste lid, onder d, van de Vreemdelingenwet 2000",
-    "manifestly_unfounded": "artikel 30b van de Vreemdelingenwet 2000",
-    "unfounded": "artikel 31 van de Vreemdelingenwet 2000",
+# The intended outcome as a noun phrase, for the intended-decision letter's subject.
+OUTCOME_INTENDED_SUBJECT = {
+    "inadmissible": "niet-ontvankelijk te verklaren",
+    "manifestly_unfounded": "af te wijzen als kennelijk ongegrond",
+    "unfounded": "af te wijzen als ongegrond",
 }
+# Kept for templates of the permit's letters; the application's letters cite the articles
+# of the case's own policy version (``refs(facts)``, issue 9 point 13).
+OUTCOME_ARTICLE = dict(VW2000.references.outcome)
+
+
+def refs(facts: Mapping[str, str]) -> References:
+    """The legal references of the policy version a letter's case is decided under."""
+    policy_id = facts.get("policy_version", "")
+    try:
+        return policy_by_id(policy_id).references
+    except KeyError:
+        # REQUIRED_FACTS makes the application letters that cite articles name their
+        # version; any other letter cites Vw 2000, as it did before the versions existed.
+        return VW2000.references
+
 
 # Characters with no Latin-1 form that NFKD does not take apart into letter + accent.
 _FOLD = {
@@ -268,7 +290,13 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(datum=datum, moment=moment, bedrag=bedrag)
-    env.globals.update(OUTCOME_DECIDED=OUTCOME_DECIDED, OUTCOME_INTENDED=OUTCOME_INTENDED, OUTCOME_ARTICLE=OUTCOME_ARTICLE)
+    env.globals.update(
+        OUTCOME_DECIDED=OUTCOME_DECIDED,
+        OUTCOME_INTENDED=OUTCOME_INTENDED,
+        OUTCOME_INTENDED_SUBJECT=OUTCOME_INTENDED_SUBJECT,
+        OUTCOME_ARTICLE=OUTCOME_ARTICLE,
+        refs=refs,
+    )
     return env
 
 

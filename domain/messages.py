@@ -130,6 +130,8 @@ class LetterKind(enum.StrEnum):
     NOT_PROCESSED = "not_processed"
     WITHDRAWAL = "withdrawal"
     PERMIT_INVITATION = "permit_invitation"
+    DECISION_PERIOD_EXTENDED = "decision_period_extended"  # more time to decide (issue 9 point 3)
+    RETURN_HANDOVER = "return_handover"  # to DT&V once no appeal can stop departure (point 12)
     # the permit's life (issue 3)
     EXTENSION_REMINDER = "extension_reminder"
     PERMANENT_ELIGIBLE = "permanent_eligible"

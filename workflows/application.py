@@ -729,7 +729,8 @@ class ApplicationWorkflow:
                 key=key,
                 kind=kind,
                 recipients=recipients,
-                facts=facts,
+                # Every letter cites the articles of the case's own policy version.
+                facts={"policy_version": self._policy.id, **facts},
                 items=items or [],
             ),
         )

@@ -38,6 +38,9 @@ FACTS = {
     "document_number": "III-V123AL568",
     "amount": "750",
     "reason": "lost",
+    "policy_version": "vw2000",
+    "months": "3",
+    "admissibility_by": "2027-01-27",
 }
 
 
@@ -154,6 +157,7 @@ def test_decision_to_the_return_service_names_the_return_decision_not_the_ground
             outcome="unfounded",
             grounds="Secret grounds.",
             appeal_by="2027-01-11T23:59:00+01:00",
+            policy_version="vw2000",
         ),
     )
     text = text_of(sent.letters[0].path)
@@ -215,3 +219,145 @@ def test_dutch_dates_and_amounts() -> None:
 def test_every_kind_has_a_template(outbox: LetterOutbox) -> None:
     # The constructor refuses to start without one; this just makes it visible.
     assert outbox.outbox_dir.name == "letters"
+
+
+# --- issue 9: letters a lawyer would sign ---------------------------------------------------------
+
+
+def _text(env: ActivityEnvironment, letters: LetterActivities, request: SendLetter) -> list[str]:
+    return [text_of(ref.path) for ref in env.run(letters.send_letter, request).letters]
+
+
+def test_not_processed_uses_the_statutory_term_and_gives_the_appeal_date(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    """Issue 9 points 2 and 10: art. 30c Vw speaks of *buiten behandeling stellen*; it is a
+    decision that can be appealed, so the letter gives the appeal period's end date."""
+    facts = {**FACTS, "reason": "no_show", "appeal_by": "2026-12-21T23:59:59+01:00"}
+    applicant, _ = _text(env, letter_activities, letter(registered.application_id, LetterKind.NOT_PROCESSED, **facts))
+    assert "buiten behandeling gesteld" in applicant
+    assert "niet in behandeling" not in applicant
+    assert "artikel 30c van de Vreemdelingenwet 2000" in applicant
+    assert "U bent niet gekomen" in applicant
+    assert "uiterlijk op 21 december 2026 om 23:59 uur bij de rechtbank" in applicant
+    assert "geen nieuw terugkeerbesluit" in applicant
+    missing = letter(registered.application_id, LetterKind.DOCUMENTS_MISSING)
+    first, _ = _text(env, letter_activities, missing)
+    assert "buiten behandeling stellen (artikel 30c" in first
+
+
+def test_intended_decision_names_the_outcome_and_addresses_whoever_responds(
+    env: ActivityEnvironment,
+    letter_activities: LetterActivities,
+    registry_activities: RegistryActivities,
+    registered: Application,
+    application: Application,
+) -> None:
+    """Issue 9 point 11 (Vw 2000 art. 39, the zienswijze): the subject names the intended
+    outcome, and an applicant without a lawyer is told that they may respond."""
+    facts = {**FACTS, "outcome": "manifestly_unfounded"}
+    applicant, lawyer = _text(env, letter_activities, letter(registered.application_id, LetterKind.INTENDED_DECISION, **facts))
+    assert "Voornemen: de IND is van plan uw herhaalde asielaanvraag af te wijzen als kennelijk ongegrond" in applicant
+    assert "artikel 30b van de Vreemdelingenwet 2000" in applicant
+    assert "Uw advocaat kan schriftelijk reageren" in applicant
+    without = application.model_copy(
+        update={"application_id": "HASA-2026-000202", "applicant": application.applicant.model_copy(update={"lawyer": None})}
+    )
+    env.run(
+        registry_activities.register_case,
+        RegisterCase(application=without, policy_version="vw2000", decide_by=without.received_at),
+    )
+    facts["outcome"] = "inadmissible"
+    [alone] = _text(env, letter_activities, letter(without.application_id, LetterKind.INTENDED_DECISION, **facts))
+    assert "van plan uw herhaalde asielaanvraag niet-ontvankelijk te verklaren" in alone
+    assert "U kunt schriftelijk reageren" in alone
+    assert "Uw advocaat kan" not in alone
+
+
+def test_a_rejection_states_the_return_decision_and_holds_dt_v_back_during_the_appeal_window(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    """Issue 9 point 12 (Vw 2000 art. 45, 82): a rejection is a return decision; the letter
+    says what an appeal does to departure, and DT&V is told not to act while the appeal
+    window is open; the hand-over comes in a letter of its own."""
+    facts = {**FACTS, "outcome": "unfounded", "appeal_by": "2026-12-28T23:59:59+01:00"}
+    applicant, _, dtv = _text(
+        env, letter_activities, letter(registered.application_id, LetterKind.DECISION, recipients=ALL, **facts)
+    )
+    assert "u Nederland moet verlaten als deze beslissing in stand blijft" in applicant
+    assert "geen schorsende werking" in applicant
+    assert "voorlopige voorziening" in applicant
+    assert "pas contact met u op over uw vertrek als de beroepstermijn (28 december 2026 om 23:59 uur) voorbij is" in applicant
+    assert "Neem het vertrek van betrokkene niet ter hand zolang deze termijn loopt" in dtv
+    assert "vragen u het vertrek van betrokkene ter hand te nemen" not in dtv
+    [handover] = _text(
+        env,
+        letter_activities,
+        letter(registered.application_id, LetterKind.RETURN_HANDOVER, recipients=[Recipient.RETURN_SERVICE], **facts),
+    )
+    assert "vragen u het vertrek van betrokkene ter hand te nemen" in handover
+    granted, _ = _text(
+        env,
+        letter_activities,
+        letter(registered.application_id, LetterKind.DECISION, key="granted", **{**facts, "outcome": "granted"}),
+    )
+    assert "verlaten" not in granted
+
+
+def test_letters_under_the_eu_regulation_cite_the_regulation(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    """Issue 9 point 13: under Regulation (EU) 2024/1348 the letters cite its articles (art. 35
+    for the periods, art. 55 for a subsequent application), not Vw 2000 art. 30a/30b/31/42."""
+    facts = {**FACTS, "policy_version": "eu-2024-1348", "outcome": "inadmissible", "appeal_by": "2026-12-28T23:59:59+01:00"}
+    for kind in (LetterKind.DECISION, LetterKind.NOT_PROCESSED, LetterKind.DOCUMENTS_MISSING, LetterKind.ACKNOWLEDGEMENT):
+        applicant, _ = _text(env, letter_activities, letter(registered.application_id, kind, key=f"eu-{kind.value}", **facts))
+        assert "2024/1348" in applicant, kind
+        for article in ("artikel 30a", "artikel 30b", "artikel 30c", "artikel 31 ", "artikel 42", "artikel 45"):
+            assert article not in applicant, (kind, article)
+
+
+def test_acknowledgement_says_which_deadline_is_which(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    """Issue 9 point 4 (Regulation 2024/1348 art. 35(1) and (3); Vw 2000 art. 42(1)): under
+    the EU policy the inadmissibility decision and the decision on the merits have their own
+    dates; under Vw 2000 there is one."""
+    eu = {**FACTS, "policy_version": "eu-2024-1348", "admissibility_by": "2027-01-27", "decide_by": "2027-05-27"}
+    applicant, _ = _text(
+        env, letter_activities, letter(registered.application_id, LetterKind.ACKNOWLEDGEMENT, key="ack-eu", **eu)
+    )
+    assert (
+        "niet-ontvankelijk is, omdat u geen nieuwe elementen of bevindingen heeft, dan krijgt u die beslissing uiterlijk op 27 januari 2027"
+        in applicant
+    )
+    assert "uiterlijk op 27 mei 2027 over de inhoud van uw aanvraag (artikel 35, derde lid" in applicant
+    vw = {**FACTS, "policy_version": "vw2000", "admissibility_by": "2027-05-27", "decide_by": "2027-05-27"}
+    applicant, _ = _text(
+        env, letter_activities, letter(registered.application_id, LetterKind.ACKNOWLEDGEMENT, key="ack-vw", **vw)
+    )
+    assert (
+        "uiterlijk op 27 mei 2027 een beslissing op uw aanvraag (artikel 42, eerste lid, van de Vreemdelingenwet 2000)"
+        in applicant
+    )
+    assert "twee termijnen" not in applicant
+
+
+def test_more_time_letter_gives_the_new_date_and_the_reason(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application
+) -> None:
+    """Issue 9 point 3 (Vw 2000 art. 42(4)): the applicant and the lawyer are told the new date."""
+    facts = {
+        **FACTS,
+        "months": "3",
+        "previous_due": "2027-05-27",
+        "decide_by": "2027-08-27",
+        "reason": "Complex country information.",
+    }
+    applicant, lawyer = _text(
+        env, letter_activities, letter(registered.application_id, LetterKind.DECISION_PERIOD_EXTENDED, **facts)
+    )
+    assert "verlengen de beslistermijn met 3 maanden (artikel 42, vierde lid, van de Vreemdelingenwet 2000)" in applicant
+    assert "Dat wordt nu uiterlijk 27 augustus 2027" in applicant
+    assert "Complex country information." in applicant
+    assert "afschrift" in lawyer
