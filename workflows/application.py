@@ -166,7 +166,7 @@ class ApplicationWorkflow:
         self._done = 0
         self._not_applied: dict[int, str] = {}  # ticket -> why the case could not act on it
         self._fired: Timer | None = None  # the phase's timer, once it has fired
-        self._set_deadline("decide_by", self._policy.decide, app.received_at)
+        self._set_decision_deadlines(app.received_at)
         for event in APPLICATION_EVENTS.values():
             workflow.set_update_handler(event.name, self._update_handler(event), validator=self._validator(event))
 
@@ -189,6 +189,10 @@ class ApplicationWorkflow:
             [Recipient.APPLICANT, Recipient.LAWYER],
             received_on=self._app.received_at.astimezone(dl.AMSTERDAM).date().isoformat(),
             decide_by=self._deadlines["decide_by"].due.astimezone(dl.AMSTERDAM).date().isoformat(),
+            admissibility_by=self._deadlines.get("admissibility_by", self._deadlines["decide_by"])
+            .due.astimezone(dl.AMSTERDAM)
+            .date()
+            .isoformat(),
         )
         self._move(Trigger.REGISTERED, Phase.CHECKING_DOCUMENTS)
         watcher = asyncio.create_task(self._watch_decision_deadline())
@@ -395,13 +399,13 @@ class ApplicationWorkflow:
             await self._record_decision(body, sequence, final=False)
             self._move(Trigger.DECISION, Phase.INTENDED_DECISION)
         elif outcome is Outcome.GRANTED:
-            self._deadlines.pop("decide_by", None)
+            self._pop_decision_deadlines()
             await self._record_decision(body, sequence, final=True)
             self._outcome = Outcome.GRANTED
             await self._issue_permit()
             self._move(Trigger.DECISION, Phase.AWAITING_COLLECTION)
         else:
-            self._deadlines.pop("decide_by", None)
+            self._pop_decision_deadlines()
             self._set_deadline("appeal_by", self._policy.appeal_period(outcome), now)
             await self._record_decision(body, sequence, final=True)
             self._outcome = outcome
@@ -426,7 +430,7 @@ class ApplicationWorkflow:
             self._appeal_lodged = False
             self._decision_round_has_intended = False
             self._alert_reset()
-            self._set_deadline("decide_by", self._policy.decide, workflow.now())
+            self._set_decision_deadlines(workflow.now())
             self._move(Trigger.JUDGMENT, Phase.AWAITING_DECISION)
             return
         assert self._outcome is not None
@@ -434,7 +438,7 @@ class ApplicationWorkflow:
 
     @on(Trigger.WITHDRAW)
     async def _on_withdraw(self, body: WithdrawEvent) -> None:
-        for key in ("repair_by", "respond_by", "decide_by"):
+        for key in ("repair_by", "respond_by", "admissibility_by", "decide_by"):
             self._deadlines.pop(key, None)
         await self._letter("withdrawal", LetterKind.WITHDRAWAL, [Recipient.APPLICANT, Recipient.LAWYER])
         await self._close(Trigger.WITHDRAW, Outcome.WITHDRAWN)
@@ -551,9 +555,9 @@ class ApplicationWorkflow:
 
     async def _watch_decision_deadline(self) -> None:
         while self._phase is not Phase.CLOSED:
-            due = self._deadlines.get("decide_by")
+            due = self._decision_due()
             if due is None:
-                await workflow.wait_condition(lambda: "decide_by" in self._deadlines or self._phase is Phase.CLOSED)
+                await workflow.wait_condition(lambda: self._decision_due() is not None or self._phase is Phase.CLOSED)
                 continue
             warn_at = due.due - self._options.decision_warning_lead
             if self._decide_alert == "":
@@ -569,7 +573,7 @@ class ApplicationWorkflow:
                     raise TimeoutError  # already due: warn now
                 await workflow.wait_condition(
                     lambda current=current: (
-                        self._deadlines.get("decide_by") != current  # type: ignore[misc]
+                        self._decision_due() != current  # type: ignore[misc]
                         or self._is_closed()
                     ),
                     timeout=target - workflow.now(),
@@ -692,6 +696,24 @@ class ApplicationWorkflow:
         known = {d.id for d in self._documents}
         return self._documents + [d for d in added if d.id not in known]
 
+    def _set_decision_deadlines(self, start: datetime) -> None:
+        """The merits deadline, and under a policy that separates them the admissibility one."""
+        if self._policy.separate_admissibility:
+            self._set_deadline("admissibility_by", self._policy.decide_admissibility, start)
+        self._set_deadline("decide_by", self._policy.decide, start)
+
+    def _decision_due(self) -> DeadlineView | None:
+        """The earliest decision deadline that applies (the admissibility one under the EU policy)."""
+        return min(
+            (self._deadlines[k] for k in ("admissibility_by", "decide_by") if k in self._deadlines),
+            key=lambda d: d.due,
+            default=None,
+        )
+
+    def _pop_decision_deadlines(self) -> None:
+        self._deadlines.pop("admissibility_by", None)
+        self._deadlines.pop("decide_by", None)
+
     def _set_deadline(self, key: str, period: dl.Period, start: datetime) -> None:
         computed = dl.compute(start, period)
         self._deadlines[key] = DeadlineView(due=computed.due, basis=computed.basis, explanation=computed.explanation)
@@ -705,7 +727,7 @@ class ApplicationWorkflow:
 
     async def _close(self, trigger: Trigger, outcome: Outcome) -> None:
         self._outcome = outcome
-        for key in ("repair_by", "respond_by", "decide_by", "appeal_by"):
+        for key in ("repair_by", "respond_by", "admissibility_by", "decide_by", "appeal_by"):
             self._deadlines.pop(key, None)
         await call(
             RegistryActivities.close_case,
@@ -772,7 +794,7 @@ class ApplicationWorkflow:
         phase twice sends one upsert command, and a task that changes nothing sends none.
         """
         step = PHASE_STEP.get(self._phase, self._last_step)
-        decide_by = self._deadlines.get("decide_by")
+        decide_by = self._decision_due()
         interview_at = self._interview.starts_at if self._phase is Phase.INTERVIEW_BOOKED else None
         wanted: dict[str, str | datetime | None] = {
             sa.APPLICATION_STEP.name: step.key,

@@ -256,7 +256,7 @@ def test_intended_decision_names_the_outcome_and_addresses_whoever_responds(
     """Issue 9 point 11 (Vw 2000 art. 39, the zienswijze): the subject names the intended
     outcome, and an applicant without a lawyer is told that they may respond."""
     facts = {**FACTS, "outcome": "manifestly_unfounded"}
-    applicant, lawyer = _text(env, letter_activities, letter(registered.application_id, LetterKind.INTENDED_DECISION, **facts))
+    applicant, _ = _text(env, letter_activities, letter(registered.application_id, LetterKind.INTENDED_DECISION, **facts))
     assert "Voornemen: de IND is van plan uw herhaalde asielaanvraag af te wijzen als kennelijk ongegrond" in applicant
     assert "artikel 30b van de Vreemdelingenwet 2000" in applicant
     assert "Uw advocaat kan schriftelijk reageren" in applicant
@@ -328,8 +328,8 @@ def test_acknowledgement_says_which_deadline_is_which(
         env, letter_activities, letter(registered.application_id, LetterKind.ACKNOWLEDGEMENT, key="ack-eu", **eu)
     )
     assert (
-        "niet-ontvankelijk is, omdat u geen nieuwe elementen of bevindingen heeft, dan krijgt u die beslissing uiterlijk op 27 januari 2027"
-        in applicant
+        "niet-ontvankelijk is, omdat u geen nieuwe elementen of bevindingen heeft, "
+        "dan krijgt u die beslissing uiterlijk op 27 januari 2027" in applicant
     )
     assert "uiterlijk op 27 mei 2027 over de inhoud van uw aanvraag (artikel 35, derde lid" in applicant
     vw = {**FACTS, "policy_version": "vw2000", "admissibility_by": "2027-05-27", "decide_by": "2027-05-27"}

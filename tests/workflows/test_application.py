@@ -108,9 +108,12 @@ async def test_granted_without_interview(client: Client, worker: Worker, fake: F
         first = await wait_phase(handle, "awaiting_interview_decision")
         assert first.step_number == 5
         assert first.policy_version == "eu-2024-1348"
-        # 2 months from Fri 2026-11-27 ends Wed 2027-01-27 (a working day, not moved)
-        assert first.deadlines["decide_by"].astimezone(AMSTERDAM).date() == date(2027, 1, 27)
-        assert "Regulation (EU) 2024/1348 art. 35(1)" in first.deadline_basis["decide_by"]
+        # Regulation 2024/1348 art. 35(1): 2 months from Fri 2026-11-27 ends Wed 2027-01-27 for
+        # the admissibility decision; art. 35(3): 6 months (unconfirmed) for the merits.
+        assert first.deadlines["admissibility_by"].astimezone(AMSTERDAM).date() == date(2027, 1, 27)
+        assert "Regulation (EU) 2024/1348 art. 35(1)" in first.deadline_basis["admissibility_by"]
+        assert first.deadlines["decide_by"].astimezone(AMSTERDAM).date() == date(2027, 5, 27)
+        assert "Regulation (EU) 2024/1348 art. 35(3)" in first.deadline_basis["decide_by"]
 
         after = await send(handle, "interview-decision", {"needed": False, "reason": "the file suffices"})
         assert after.phase == "awaiting_decision"
@@ -308,8 +311,11 @@ async def test_new_policy_from_12_june_2026(client: Client, worker: Worker, fake
         handle = await start(client, worker, make_application(received_at="2026-06-12T08:00:00+02:00"))
         first = await wait_phase(handle, "awaiting_interview_decision")
         assert first.policy_version == "eu-2024-1348"
-        # 2 months from Fri 2026-06-12 ends Wed 2026-08-12
-        assert first.deadlines["decide_by"].astimezone(AMSTERDAM).date() == date(2026, 8, 12)
+        # Regulation 2024/1348 art. 35(1): 2 months from Fri 2026-06-12 ends Wed 2026-08-12;
+        # the merits' 6 months (art. 35(3)) end Sat 2026-12-12, moved to Mon 2026-12-14 by
+        # Regulation 1182/71 art. 3(4).
+        assert first.deadlines["admissibility_by"].astimezone(AMSTERDAM).date() == date(2026, 8, 12)
+        assert first.deadlines["decide_by"].astimezone(AMSTERDAM).date() == date(2026, 12, 14)
         await send(handle, "interview-decision", {"needed": False, "reason": "file suffices"})
         final = await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
         assert final.phase == "appeal_window"  # no intended decision under the regulation
