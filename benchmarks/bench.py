@@ -489,7 +489,7 @@ async def drive_service_case(handle: Handle) -> CaseStatus:
         if name == "permit-collected":
             assert status is not None
             assert status.permit is not None
-            body = {"collected_on": status.permit.valid_from.isoformat()}
+            body = {"collected_on": str(status.permit.issued_on)}
         status = await handle.execute_update(name, EVENT_MODELS[name].model_validate(body), result_type=CaseStatus)
     assert status is not None
     return status
@@ -747,7 +747,7 @@ async def calibrate(client: Client, template: dict[str, Any]) -> Calibration:
             if name == "permit-collected":
                 assert status is not None
                 assert status.permit is not None
-                body = {"collected_on": status.permit.valid_from.isoformat()}
+                body = {"collected_on": str(status.permit.issued_on)}
             before = fake_calls(fake)
             status = await handle.execute_update(name, EVENT_MODELS[name].model_validate(body), result_type=CaseStatus)
             stages.append(fake_calls(fake) - before)

@@ -87,8 +87,9 @@ class DecisionView(Model):
 class PermitView(Model):
     document_number: str
     permit_type: str = "III"
-    valid_from: date
+    valid_from: date = Field(description="the day the application was received, or a later date the decision names")
     valid_until: date
+    issued_on: date | None = Field(default=None, description="the decision date: the card exists from then")
     collected: bool = False
     collected_on: date | None = None
     desk_appointment: AwareDatetime | None = None

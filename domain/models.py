@@ -246,6 +246,19 @@ class DecisionEvent(Model):
     outcome: DecisionOutcome
     grounds: NonEmpty
     decided_by: NonEmpty
+    effective_from: date | None = Field(
+        default=None,
+        description="A grant only: a permit start later than the day the application was received, with a reason.",
+    )
+    effective_from_reason: NonEmpty | None = None
+
+    @model_validator(mode="after")
+    def _effective_from(self) -> DecisionEvent:
+        if (self.effective_from is None) != (self.effective_from_reason is None):
+            raise ValueError("effective_from and effective_from_reason come together")
+        if self.effective_from is not None and self.outcome is not DecisionOutcome.GRANTED:
+            raise ValueError("effective_from belongs to a grant only")
+        return self
 
 
 class ResponseEvent(Model):

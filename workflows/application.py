@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -90,6 +90,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawEvent,
         check_document_references,
     )
+    from domain.permit.schedule import first_term
     from domain.permit.state import PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
     from domain.requirements import findings
@@ -402,7 +403,7 @@ class ApplicationWorkflow:
             self._pop_decision_deadlines()
             await self._record_decision(body, sequence, final=True)
             self._outcome = Outcome.GRANTED
-            await self._issue_permit()
+            await self._issue_permit(body.effective_from)
             self._move(Trigger.DECISION, Phase.AWAITING_COLLECTION)
         else:
             self._pop_decision_deadlines()
@@ -410,6 +411,11 @@ class ApplicationWorkflow:
             await self._record_decision(body, sequence, final=True)
             self._outcome = outcome
             self._move(Trigger.DECISION, Phase.APPEAL_WINDOW)
+
+    @on.check(Trigger.DECISION)
+    def _check_decision(self, body: DecisionEvent) -> None:
+        if body.effective_from is not None:  # a later start only, never before receipt
+            first_term(self._app.received_at.astimezone(dl.AMSTERDAM).date(), 1, body.effective_from)
 
     @on(Trigger.RESPONSE)
     async def _on_response(self, body: ResponseEvent) -> None:
@@ -451,8 +457,9 @@ class ApplicationWorkflow:
 
     @on.check(Trigger.PERMIT_COLLECTED)
     def _check_permit_collected(self, body: PermitCollectedEvent) -> None:
-        if self._permit is not None and body.collected_on < self._permit.valid_from:
-            raise ValueError("collected_on lies before the permit was issued")
+        issued_on = self._permit.issued_on or self._permit.valid_from if self._permit is not None else None
+        if issued_on is not None and body.collected_on < issued_on:
+            raise ValueError(f"collected_on lies before the permit was issued ({issued_on})")
 
     # --- step 6 and 7 work -----------------------------------------------------------------
 
@@ -477,8 +484,10 @@ class ApplicationWorkflow:
         )
         self._decisions.append(DecisionView(sequence=sequence, outcome=body.outcome.value, final=final, decided_at=now))
 
-    async def _issue_permit(self) -> None:
-        today = workflow.now().astimezone(dl.AMSTERDAM).date()
+    async def _issue_permit(self, effective_from: date | None) -> None:
+        # From the day of receipt, not the decision date (domain/permit/schedule.first_term).
+        received_on = self._app.received_at.astimezone(dl.AMSTERDAM).date()
+        valid_from, valid_until = first_term(received_on, self._policy.permit_validity_years, effective_from)
         # The card and the desk appointment do not depend on each other: one round trip for both.
         issued, desk = await asyncio.gather(
             call(
@@ -487,8 +496,8 @@ class ApplicationWorkflow:
                     application_id=self._app.application_id,
                     purpose="initial",
                     permit_type="III",
-                    valid_from=today,
-                    valid_until=dl.add_months(today, 12 * self._policy.permit_validity_years),
+                    valid_from=valid_from,
+                    valid_until=valid_until,
                 ),
             ),
             call(
@@ -506,6 +515,7 @@ class ApplicationWorkflow:
             permit_type=issued.permit_type,
             valid_from=issued.valid_from,
             valid_until=issued.valid_until,
+            issued_on=workflow.now().astimezone(dl.AMSTERDAM).date(),
             desk_appointment=desk.starts_at,
         )
         await self._letter(

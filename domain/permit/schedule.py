@@ -50,9 +50,35 @@ def reminder_schedule(valid_until: date, months: tuple[int, ...]) -> list[Remind
     ]
 
 
+def term_end(valid_from: date, term_years: int) -> date:
+    """The last valid day of a term: the day before the anniversary that completes it.
+
+    A permit is valid *through* ``valid_until``, so five years from 2 March 2026 end on
+    1 March 2031, not on 2 March 2031 (which would be five years and one day): domain.md,
+    "The permit", after ABRvS 4 March 2024, 202107377/1/V1.
+    """
+    return add_months(valid_from, 12 * term_years) - timedelta(days=1)
+
+
+def first_term(received_on: date, term_years: int, effective_from: date | None = None) -> tuple[date, date]:
+    """The first term of an asylum permit: (valid_from, valid_until).
+
+    The permit takes effect on the day the asylum application was received, not on the
+    decision date (ABRvS 4 March 2024, 202107377/1/V1, on the *ingangsdatum*); a decision
+    may name a later effective date (with a reason), never an earlier one.  The five
+    consecutive years towards a permanent permit count from ``valid_from`` too.
+    """
+    if effective_from is not None and effective_from < received_on:
+        raise ValueError(f"effective_from {effective_from} lies before the day the application was received ({received_on})")
+    valid_from = effective_from or received_on
+    return valid_from, term_end(valid_from, term_years)
+
+
 def new_term(valid_until: date, term_years: int) -> tuple[date, date]:
-    """An extension runs for another term from the old expiry: (valid_from, valid_until)."""
-    return valid_until + timedelta(days=1), add_months(valid_until, 12 * term_years)
+    """An extension runs for another term from the day after the old expiry: exactly
+    ``term_years`` years, (valid_from, valid_until)."""
+    valid_from = valid_until + timedelta(days=1)
+    return valid_from, term_end(valid_from, term_years)
 
 
 def initial_state(handover: PermitInput, settings: PermitSettings) -> PermitState:

@@ -151,7 +151,7 @@ def test_a_case_runs_from_intake_to_permit(stack: DevStack, documents: Path) -> 
     assert granted["permit"]["desk_appointment"]
 
     # the permit lives on in its own workflow; its events go through the same command
-    today = granted["permit"]["valid_from"]
+    today = granted["permit"]["issued_on"]
     code, out = run_json(
         stack, "send", APP_ID, "report-change", json.dumps({"kind": "address", "occurred_on": today, "reported_on": today})
     )
@@ -164,7 +164,7 @@ def test_a_case_runs_from_intake_to_permit(stack: DevStack, documents: Path) -> 
     assert result.returncode == 1  # five years from expiry: not yet
     assert "6 months" in result.stdout
 
-    code, out = run_json(stack, "send", APP_ID, "permit-collected", json.dumps({"collected_on": granted["permit"]["valid_from"]}))
+    code, out = run_json(stack, "send", APP_ID, "permit-collected", json.dumps({"collected_on": granted["permit"]["issued_on"]}))
     assert code == 0, out
     assert out[0]["case"]["closed"]
     final = status(stack, APP_ID)  # read from the closed workflow's result

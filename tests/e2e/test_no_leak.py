@@ -276,7 +276,7 @@ def run_cases(run: Run) -> None:
     )
     permit = case["permit"]
     run.secrets.append(permit["document_number"])  # a document number identifies its holder
-    case = run.send(g, "permit-collected", {"collected_on": permit["valid_from"]})
+    case = run.send(g, "permit-collected", {"collected_on": permit["issued_on"]})
     assert case["closed"]
     assert case["outcome"] == "granted"
 

@@ -46,7 +46,7 @@ async def record() -> None:
             await send(handle, "interview-report", {"held_on": "2026-12-03", "report_document": None})
             granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
             assert granted.permit is not None
-            await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat()})
+            await send(handle, "permit-collected", {"collected_on": granted.permit.issued_on.isoformat()})
             await handle.result()
             (HISTORIES / "application_granted.json").write_text((await handle.fetch_history()).to_json())
 
@@ -61,7 +61,7 @@ async def record() -> None:
             await send(handle, "judgment", {"result": "annulled"})
             granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
             assert granted.permit is not None
-            await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat()})
+            await send(handle, "permit-collected", {"collected_on": granted.permit.issued_on.isoformat()})
             await handle.result()
             (HISTORIES / "application_annulled_then_granted.json").write_text((await handle.fetch_history()).to_json())
     finally:

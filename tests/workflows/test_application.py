@@ -124,12 +124,14 @@ async def test_granted_without_interview(client: Client, worker: Worker, fake: F
         assert granted.step_number == 7
         assert granted.outcome == "granted"
         assert granted.permit is not None
-        assert granted.permit.valid_until == date(
-            granted.permit.valid_from.year + 5, granted.permit.valid_from.month, granted.permit.valid_from.day
-        )
+        # From the day of receipt (ABRvS 4 March 2024, 202107377/1/V1), through the day
+        # before the fifth anniversary (domain.md, "The permit"): five years, not five and a day.
+        assert granted.permit.valid_from == date(2026, 11, 27)
+        assert granted.permit.valid_until == date(2031, 11, 26)
+        assert fake.permits[0].valid_from == date(2026, 11, 27)
         assert "decide_by" not in granted.deadlines
 
-        done = await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat()})
+        done = await send(handle, "permit-collected", {"collected_on": granted.permit.issued_on.isoformat()})
         assert done.closed
         final = await handle.result()
         assert final.outcome == "granted"
@@ -154,6 +156,39 @@ async def test_the_web_ui_lists_every_event_as_an_update(client: Client, worker:
         await send(handle, "withdraw", {"reason": "test over"})
 
 
+async def test_grant_may_name_a_later_effective_date(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+    """A permit starts on the day of receipt (ABRvS 4 March 2024, 202107377/1/V1) unless the
+    decision names a later effective date with a reason; an earlier date is refused."""
+    async with worker:
+        handle = await start(client, worker, make_application())
+        await wait_phase(handle, "awaiting_interview_decision")
+        await send(handle, "interview-decision", {"needed": False, "reason": "the file suffices"})
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await send(
+                handle,
+                "decision",
+                {"outcome": "granted", "effective_from": "2026-11-26", "effective_from_reason": "typo", **DECIDE},
+            )
+        assert "effective_from 2026-11-26 lies before the day the application was received (2026-11-27)" in str(
+            refused.value.cause
+        )
+        granted = await send(
+            handle,
+            "decision",
+            {
+                "outcome": "granted",
+                "effective_from": "2027-01-04",
+                "effective_from_reason": "new elements arose only after receipt",
+                **DECIDE,
+            },
+        )
+        assert granted.permit is not None
+        assert (granted.permit.valid_from, granted.permit.valid_until) == (date(2027, 1, 4), date(2032, 1, 3))
+        assert granted.permit.issued_on is not None
+        await send(handle, "permit-collected", {"collected_on": granted.permit.issued_on.isoformat()})
+        await handle.result()
+
+
 async def test_granted_after_interview(client: Client, worker: Worker, fake: FakeRegistry) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
@@ -167,7 +202,7 @@ async def test_granted_after_interview(client: Client, worker: Worker, fake: Fak
         assert reported.interview.held_on == date(2026, 12, 2)
         granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
         assert granted.phase == "awaiting_collection"
-        await send(handle, "permit-collected", {"collected_on": granted.permit.valid_from.isoformat() if granted.permit else ""})
+        await send(handle, "permit-collected", {"collected_on": str(granted.permit.issued_on) if granted.permit else ""})
         assert (await handle.result()).outcome == "granted"
     assert fake.letter_kinds() == ["acknowledgement", "interview_invitation", "permit_invitation"]
 
