@@ -112,7 +112,7 @@ BIN = Path(sys.executable).parent
 EXAMPLE = ROOT / "examples" / "application.json"
 
 # The path measured: update name and body, in order.  permit-collected's date comes from
-# the decision's result (the validator refuses a date before the permit's valid_from).
+# the decision's result (the validator refuses a date before the permit's issue date).
 DECIDE = {"grounds": "new elements assessed", "decided_by": "officer-17"}
 PATH: list[tuple[str, dict[str, Any]]] = [
     ("interview-decision", {"needed": False, "reason": "the file suffices"}),
