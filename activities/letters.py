@@ -391,6 +391,7 @@ class LetterOutbox:
         relative = Path(letter.application_id) / f"{letter.key}-{recipient.value}.pdf"
         _write_atomically(self.outbox_dir / relative, pdf)
         with self._registry.transaction() as session:
+            require_case(session, letter.application_id)  # one writer per case at a time (PostgreSQL row lock)
             # Looked up again: a concurrent attempt of the same activity may have won.
             row = session.scalar(
                 select(LetterRow).where(

@@ -187,6 +187,7 @@ class RegistryActivities:
 
         try:
             with self._registry.transaction() as session:
+                case = require_case(session, request.application_id)  # serialises attempts for this case
                 # Looked up again inside the claiming transaction: a racing attempt of this
                 # same activity may have booked since the first look.
                 slot = _booked(session, request.application_id, request.purpose)
@@ -197,7 +198,7 @@ class RegistryActivities:
                         log.warning("no_slot_free", kind=request.kind.value, purpose=request.purpose)
                         return SlotBooking(booked=False)
                     if request.kind is SlotKind.INTERVIEW:
-                        record_phase(require_case(session, request.application_id), Phase.INTERVIEW_BOOKED)
+                        record_phase(case, Phase.INTERVIEW_BOOKED)
                     log.info("slot_booked", kind=request.kind.value, purpose=request.purpose, slot_id=slot.id)
                 return _booking(slot)
         except IntegrityError:

@@ -8,8 +8,10 @@ backstop), because Temporal retries an activity whose result it never saw.
 
 SQLAlchemy 2 with a sync engine: the worker runs these activities in a thread pool.  SQLite
 is the default (one file, WAL, a busy timeout, and ``BEGIN IMMEDIATE`` so a
-check-then-insert cannot interleave with another writer); PostgreSQL follows by URL, where
-the unique constraints and ``ON CONFLICT DO NOTHING`` carry the same guarantees.  The schema
+check-then-insert cannot interleave with another writer); PostgreSQL (psycopg 3,
+``postgresql+psycopg://...``) follows by URL, where a row lock on the case
+(:func:`require_case`), compare-and-set updates, the unique constraints and ``ON CONFLICT DO
+NOTHING`` carry the same guarantees across several workers.  The schema
 is owned by the Alembic migrations in ``activities/migrations``, run by ``Registry.migrate``;
 the ORM classes below must match them (a unit test compares the two).
 """
@@ -297,7 +299,9 @@ class Registry:
 
         config = Config()
         config.set_main_option("script_location", MIGRATIONS_DIR.as_posix())
-        config.set_main_option("sqlalchemy.url", self.url.render_as_string(hide_password=False))
+        # Alembic's config is a ConfigParser: a literal % (an escaped socket path, a password)
+        # must be doubled or it is read as interpolation syntax.
+        config.set_main_option("sqlalchemy.url", self.url.render_as_string(hide_password=False).replace("%", "%%"))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -330,8 +334,15 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 
 def require_case(session: Session, application_id: str) -> CaseRow:
-    """The case row, or a non-retryable error naming only the application id."""
-    case = session.scalar(select(CaseRow).where(CaseRow.application_id == application_id))
+    """The case row, locked for the rest of the transaction, or a non-retryable error naming only the id.
+
+    The lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+    serialises every writer and the clause is left out there) makes each activity's
+    check-then-insert on a case run one at a time, whichever worker runs it: two attempts of
+    the same activity on two workers see each other's row instead of racing into the unique
+    constraint.  Every writing transaction takes it first, so the locks have one order.
+    """
+    case = session.scalar(select(CaseRow).where(CaseRow.application_id == application_id).with_for_update())
     if case is None:
         raise ApplicationError(f"case {application_id} is not registered", type=CASE_NOT_FOUND, non_retryable=True)
     return case

@@ -1,4 +1,4 @@
-"""Shared fixtures for the activity tests: a real SQLite registry, store and outbox per test.
+"""Shared fixtures for the activity tests: a real registry (SQLite and PostgreSQL), store and outbox per test.
 
 Nothing is faked: each test gets its own registry file (migrated with the real Alembic
 migrations), document store and outbox directory under ``tmp_path``, and real PDF, JPEG
@@ -119,9 +119,12 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def registry(settings: Settings) -> Iterator[Registry]:
-    registry = Registry(settings.registry_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Registry]:
+    """The registry on SQLite (a file under tmp_path) and on a real PostgreSQL: every test that
+    uses it runs on both backends (``-k sqlite`` or ``-k postgresql`` picks one)."""
+    url = request.getfixturevalue("postgres_database") if request.param == "postgresql" else settings.registry_url
+    registry = Registry(url)
     registry.migrate()
     yield registry
     registry.dispose()

@@ -1,4 +1,4 @@
-"""The registry's activities, run through ActivityEnvironment against a real SQLite file."""
+"""The registry's activities, run through ActivityEnvironment against a real SQLite file and a real PostgreSQL."""
 
 from __future__ import annotations
 

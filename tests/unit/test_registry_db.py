@@ -1,4 +1,4 @@
-"""The registry's schema: migrations create it, and they match the ORM."""
+"""The registry's schema: migrations create it, and they match the ORM, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from activities.registry_db import MIGRATIONS_DIR, CaseRow, Registry, full_metadata
+from tests.postgres import PostgresForTests
 
 TABLES = {"cases", "applicants", "documents", "slots", "decisions", "permits", "letters"}
 
 
-def test_upgrade_on_an_empty_database_creates_the_tables(tmp_path: Path) -> None:
-    registry = Registry(f"sqlite:///{tmp_path / 'sub' / 'registry.sqlite3'}")
+def _upgrade_creates_the_tables(url: str) -> None:
+    registry = Registry(url)
     try:
+        assert inspect(registry.engine).get_table_names() == []
         registry.migrate()
         names = set(inspect(registry.engine).get_table_names())
         assert names >= TABLES | {"alembic_version"}
@@ -30,6 +32,18 @@ def test_upgrade_on_an_empty_database_creates_the_tables(tmp_path: Path) -> None
         assert version == ScriptDirectory.from_config(config).get_current_head()
     finally:
         registry.dispose()
+
+
+def test_upgrade_on_an_empty_sqlite_database_creates_the_tables(tmp_path: Path) -> None:
+    _upgrade_creates_the_tables(f"sqlite:///{tmp_path / 'sub' / 'registry.sqlite3'}")
+
+
+def test_upgrade_on_an_empty_postgresql_database_creates_the_tables(
+    postgres: PostgresForTests, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("postgres_database")  # counted among the PostgreSQL tests
+    with postgres.database(migrated=False) as url:
+        _upgrade_creates_the_tables(url)
 
 
 def test_migrate_twice_is_harmless(registry: Registry) -> None:
@@ -43,6 +57,7 @@ def test_migrations_match_the_orm(registry: Registry) -> None:
         assert compare_metadata(context, full_metadata()) == []
 
 
+@pytest.mark.parametrize("registry", ["sqlite"], indirect=True)
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(registry: Registry) -> None:
     with registry.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -85,3 +100,17 @@ def test_naive_datetimes_are_refused(registry: Registry) -> None:
                 registered_at=datetime(2026, 1, 1, tzinfo=UTC),
             )
         )
+
+
+def test_postgresql_stores_instants_as_timestamptz(postgres_database: str) -> None:
+    registry = Registry(postgres_database)
+    try:
+        with registry.engine.connect() as conn:
+            kind = conn.execute(
+                text(
+                    "select data_type from information_schema.columns where table_name = 'cases' and column_name = 'received_at'"
+                )
+            ).scalar_one()
+        assert kind == "timestamp with time zone"
+    finally:
+        registry.dispose()
