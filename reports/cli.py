@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,30 @@ def _emit(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
+def _stats_arguments(parser: Any) -> None:
+    parser.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="cases started from this day on (YYYY-MM-DD)")
+    parser.add_argument("--format", choices=("table", "json"), help="default: a table on a terminal, JSON otherwise")
+    parser.add_argument("--chart", metavar="FILE", help="also draw decisions per week against the deadline (PNG)")
+
+
+async def cmd_stats(args: Any, settings: Settings) -> int:
+    from reports import stats
+
+    # The figures hold no personal data, but the client still speaks the service's codec.
+    client = await connect(settings)
+    figures = await stats.collect(client, settings.registry_url, args.since)
+    fmt = args.format or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "table":
+        sys.stdout.write(stats.table(figures))
+    else:
+        sys.stdout.write(figures.model_dump_json() + "\n")
+    if args.chart:
+        stats.chart(figures, args.chart)
+    return 0
+
+
 COMMANDS: list[Command] = [
+    Command("stats", "management figures from visibility and the registry (no personal data)", cmd_stats, _stats_arguments),
     Command(
         "case-file",
         "the case file (dossier) of a case and its permit, JSON or PDF; needs the key",

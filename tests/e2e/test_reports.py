@@ -1,4 +1,6 @@
-"""The case file end to end: a case through intended decision, appeal, annulment and grant,
+"""The reports end to end on one dev server: the case file and the management figures.
+
+The case file: a case through intended decision, appeal, annulment and grant,
 then a replaced card and a warning, read back as JSON (validated against its schema) and as
 a PDF whose pages are rendered to PNG and read in order.
 
@@ -7,6 +9,9 @@ The case is received on 4 May 2026, before the EU procedure regulation applies o
 decision (voornemen, Vb 2000 art. 3.118b) apply; its 6-month decision period (Vw 2000
 art. 42(1)) has passed by the time the first decision is taken, so the case file shows
 that deadline as missed and the new one after the annulment as met.
+
+The figures (`starter.py stats`): that case plus a mixed batch driven here, and the
+figures compared with what the test drove.
 """
 
 from __future__ import annotations
@@ -190,3 +195,90 @@ def test_without_the_key_nothing_is_printed(stack: DevStack, driven: dict[str, A
     raw = json.loads(EXAMPLE.read_text())
     for personal in (raw["applicant"]["family_name"], raw["applicant"]["v_number"]):
         assert personal not in result.stdout + result.stderr
+
+
+BATCH = {
+    "granted": "HASA-2026-000901",
+    "unfounded": "HASA-2026-000902",
+    "withdrawn": "HASA-2026-000903",
+    "waiting": "HASA-2026-000904",
+}
+
+
+def send_to(stack: DevStack, app_id: str, event: str, body: dict[str, Any]) -> dict[str, Any]:
+    result = stack.starter("send", app_id, event, json.dumps(body))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return out
+
+
+def wait_for(stack: DevStack, app_id: str, phase: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = stack.starter("status", app_id)
+        if result.returncode == 0 and json.loads(result.stdout)["phase"] == phase:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{app_id} never reached {phase}")
+
+
+@pytest.fixture(scope="module")
+def batch(stack: DevStack, driven: dict[str, Any]) -> None:
+    """Four more cases under the current policy (received 27 November 2026, eu-2024-1348)."""
+    documents = stack.data_dir / "example-documents"
+    lines = []
+    for app_id in BATCH.values():
+        raw = json.loads(EXAMPLE.read_text())
+        raw["application_id"] = app_id
+        lines.append(json.dumps(raw))
+    result = stack.starter("submit", "-", "--documents", str(documents), stdin="\n".join(lines))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for app_id in BATCH.values():
+        wait_for(stack, app_id, "awaiting_interview_decision")
+    for key in ("granted", "unfounded"):
+        send_to(stack, BATCH[key], "interview-decision", {"needed": False, "reason": "het dossier volstaat"})
+        send_to(stack, BATCH[key], "decision", {"outcome": key, **DECIDE})
+    status = json.loads(stack.starter("status", BATCH["granted"], check=True).stdout)
+    send_to(stack, BATCH["granted"], "permit-collected", {"collected_on": status["permit"]["valid_from"]})
+    send_to(stack, BATCH["withdrawn"], "withdraw", {"reason": "de aanvrager trekt de aanvraag in"})
+
+
+def stats(stack: DevStack, *args: str) -> dict[str, Any]:
+    result = stack.starter("stats", "--format", "json", *args)
+    assert result.returncode == 0, result.stderr
+    figures: dict[str, Any] = json.loads(result.stdout)
+    return figures
+
+
+def test_stats_match_what_was_driven(stack: DevStack, batch: None, tmp_path: Path) -> None:
+    expected_phases = {"closed": 3, "appeal_window": 1, "awaiting_interview_decision": 1}
+    deadline = time.monotonic() + 30
+    figures = stats(stack)
+    while figures["by_phase"] != expected_phases and time.monotonic() < deadline:
+        time.sleep(1)  # visibility follows the workflows a moment later
+        figures = stats(stack)
+    assert figures["cases"] == 5
+    assert figures["by_phase"] == expected_phases
+    assert figures["by_outcome"] == {"granted": 2, "unfounded": 1, "withdrawn": 1}
+    # a closed case keeps the step it closed in: the withdrawn one was at the interview step
+    assert figures["by_step"] == {"collect_permit": 2, "decision": 1, "interview": 2}
+    # The first case's first final decision came after its Vw 2000 period (ended 4 Nov 2026);
+    # the batch's two were decided the day after receipt; the grant after the annulment
+    # runs in a new period.
+    assert figures["decisions"] == {"within": 2, "after": 1, "after_annulment": 1, "open_overdue": 0}
+    assert {policy: lead["decisions"] for policy, lead in figures["lead_time"].items()} == {"eu-2024-1348": 2, "vw2000": 1}
+    assert 180 < figures["lead_time"]["vw2000"]["median_days"] < 240  # 4 May to the day the test runs
+    assert figures["permits"] == 2
+    assert figures["permits_by_status"] == {"active": 2}
+    assert sum(figures["permits_expiring_per_month"].values()) == 2
+    assert sum(w["within"] + w["after"] for w in figures["decisions_per_week"]) == 3
+
+    chart = tmp_path / "decisions.png"
+    result = stack.starter("stats", "--chart", str(chart))
+    assert result.returncode == 0, result.stderr
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    text = stack.starter("stats", "--format", "table", "--since", "2020-01-01", check=True).stdout
+    assert "Cases (5) by step" in text
+    assert "awaiting_interview_decision" in text
+    applicant = json.loads(EXAMPLE.read_text())["applicant"]
+    assert applicant["family_name"] not in text + result.stdout
