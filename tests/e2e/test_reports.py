@@ -81,7 +81,7 @@ def driven(stack: DevStack) -> dict[str, Any]:
     send(stack, "appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 26/4711"})
     send(stack, "judgment", {"result": "annulled"})
     granted = send(stack, "decision", {"outcome": "granted", **DECIDE})["case"]
-    today = granted["permit"]["valid_from"]
+    today = granted["permit"]["issued_on"]
     send(stack, "permit-collected", {"collected_on": today})
     send(stack, "replace-document", {"reason": "lost", "police_report": "PV-2026-0042"})
     send(stack, "report-change", {"kind": "address", "occurred_on": "2026-01-05", "reported_on": today})
@@ -239,7 +239,7 @@ def batch(stack: DevStack, driven: dict[str, Any]) -> None:
         send_to(stack, BATCH[key], "interview-decision", {"needed": False, "reason": "het dossier volstaat"})
         send_to(stack, BATCH[key], "decision", {"outcome": key, **DECIDE})
     status = json.loads(stack.starter("status", BATCH["granted"], check=True).stdout)
-    send_to(stack, BATCH["granted"], "permit-collected", {"collected_on": status["permit"]["valid_from"]})
+    send_to(stack, BATCH["granted"], "permit-collected", {"collected_on": status["permit"]["issued_on"]})
     send_to(stack, BATCH["withdrawn"], "withdraw", {"reason": "de aanvrager trekt de aanvraag in"})
 
 
