@@ -1,18 +1,28 @@
 """The worker: the composition root that wires the real components to the workflows.
 
-Connection from Temporal's environment variables (``TEMPORAL_ADDRESS``,
-``TEMPORAL_NAMESPACE``), the service's own settings from ``HASA_*`` variables (see
-``infra/settings.py`` and the README).  Activities are synchronous (SQLAlchemy, file I/O, PDF
-rendering) and run in a bounded thread pool; the workflows run in the SDK's sandbox.
-SIGINT and SIGTERM drain the worker: running activities finish, nothing is lost.
+Connection from Temporal's client configuration (a ``temporal.toml`` profile and the
+``TEMPORAL_*`` variables, TLS and API key included: ``infra/client.py``), the service's own
+settings from ``HASA_*`` variables (see ``infra/settings.py`` and the README).  Activities are
+synchronous (SQLAlchemy, file I/O, PDF rendering) and run in a bounded thread pool; the
+workflows run in the SDK's sandbox.  With ``HASA_METRICS_ADDRESS`` the worker serves
+Prometheus metrics (``infra/metrics.py``).
+
+SIGINT and SIGTERM drain the worker: it stops polling at once (no new workflow or activity
+task is taken), lets running activities finish for up to ``HASA_WORKER_DRAIN_SECONDS``, then
+cancels what is left and exits.  An activity cut off that way is retried by another worker
+after its timeout; every activity is idempotent, so nothing is done twice.  A worker whose
+activities ignore the cancellation is ended anyway a few seconds later: the drain is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -25,13 +35,17 @@ from activities.letters import LetterActivities, LetterOutbox
 from activities.permits import PermitActivities
 from activities.registry import RegistryActivities
 from activities.registry_db import Registry
-from infra.client import connect
+from infra.client import ClientConfigError, connect
 from infra.logconfig import configure_logging
+from infra.metrics import MetricsInterceptor, count_overdue, report_overdue, runtime_for
 from infra.settings import Settings
 from workflows.application import ApplicationWorkflow
 from workflows.permit import PermitWorkflow
 
 ACTIVITY_THREADS = 16
+# After the drain time the SDK cancels running activities; a synchronous activity can only
+# notice at its end, so the process waits this much longer and then exits regardless.
+DRAIN_MARGIN_SECONDS = 5.0
 
 
 def workflows() -> list[type]:
@@ -66,33 +80,85 @@ def build_worker(client: Client, settings: Settings, registry: Registry, executo
         activities=activities(settings, registry),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
+        interceptors=[MetricsInterceptor()],
+        graceful_shutdown_timeout=timedelta(seconds=settings.drain_seconds),
     )
 
 
-async def run(settings: Settings) -> None:
+async def serve(worker: Worker, stop: asyncio.Event, drain_seconds: float) -> bool:
+    """Run ``worker`` until it fails or ``stop`` is set, then drain it within a bounded time.
+
+    Returns False when the drain did not finish in ``drain_seconds`` plus a margin (activities
+    that ignored their cancellation); the caller then exits without waiting for them.
+    """
+    log = structlog.get_logger("worker")
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():  # the worker failed on its own (lost its server for good, a bug)
+        stopping.cancel()
+        running.result()
+        return True
+    log.info("worker draining", drain_seconds=drain_seconds)
+    try:
+        await asyncio.wait_for(worker.shutdown(), timeout=drain_seconds + DRAIN_MARGIN_SECONDS)
+    except TimeoutError:
+        log.error("worker drain timed out: activities still running are left to their retries")
+        return False
+    await running
+    return True
+
+
+async def run(settings: Settings) -> int:
     log = structlog.get_logger("worker")
     registry = Registry(settings.registry_url)
     registry.migrate()
-    client = await connect(settings)
+    runtime = runtime_for(settings.metrics_address)
+    client = await connect(settings, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, settings, registry, executor)
-        log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
-        async with worker:
-            await stop.wait()
-            log.info("worker draining")
+    executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity")
+    worker = build_worker(client, settings, registry, executor)
+    background: list[asyncio.Task[None]] = []
+    if runtime is not None:
+        overdue = report_overdue(runtime.metric_meter, lambda: count_overdue(registry), stop=stop)
+        background.append(asyncio.create_task(overdue))
+    log.info(
+        "worker started",
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        metrics=settings.metrics_address or None,
+    )
+    drained = await serve(worker, stop, settings.drain_seconds)
+    stop.set()
+    for task in background:
+        await task
+    if not drained:
+        executor.shutdown(wait=False, cancel_futures=True)
+        return 1
+    executor.shutdown(wait=True)
     registry.dispose()
     log.info("worker stopped")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     del argv
     configure_logging("worker")
-    asyncio.run(run(Settings.from_env()))
-    return 0
+    try:
+        settings = Settings.from_env()
+    except (ClientConfigError, ValueError) as error:  # a setting that cannot be used, named in the message
+        sys.stderr.write(f"worker: {error}\n")
+        return 2
+    code = asyncio.run(run(settings))
+    if code != 0:
+        # Threads of activities that outlived the drain would hold the interpreter open.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """One frozen settings object, read from the environment at the edges.
 
 ``worker.py``, ``starter.py`` and the codec server call ``Settings.from_env()``; workflows
-never read the environment.  Temporal's own connection variables (``TEMPORAL_ADDRESS``,
-``TEMPORAL_NAMESPACE``) are read as the ``temporal`` CLI reads them.
+never read the environment.  Temporal's own connection settings (``temporal.toml`` profiles,
+``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, TLS, API key) are read as the ``temporal`` CLI
+reads them, through ``temporalio.envconfig`` (infra/client.py).
 """
 
 from __future__ import annotations
@@ -47,10 +48,16 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in value.split(",") if x.strip())
 
 
+DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+DEFAULT_TEMPORAL_NAMESPACE = "default"
+
+
 @dataclass(frozen=True)
 class Settings:
-    temporal_address: str = "localhost:7233"
-    temporal_namespace: str = "default"
+    # Resolved by from_env from Temporal's client configuration (infra/client.py): the
+    # temporal.toml profile, then TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
+    temporal_address: str = DEFAULT_TEMPORAL_ADDRESS
+    temporal_namespace: str = DEFAULT_TEMPORAL_NAMESPACE
     task_queue: str = TASK_QUEUE
     data_dir: Path = Path("var")
     database_url: str = ""
@@ -72,6 +79,10 @@ class Settings:
     legal: LegalSettings = field(default_factory=LegalSettings)
     interview_rebook_limit: int = 2
     slot_tries_before_manual: int = 12
+    # host:port where a worker serves Prometheus metrics (SDK and service); empty: none.
+    metrics_address: str = ""
+    # SIGTERM: how long a worker lets running activities finish before it cancels them.
+    drain_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,10 +91,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        from infra.client import address_and_namespace  # here: infra.client imports this module
+
         data_dir = Path(_env("HASA_DATA_DIR", "var"))
+        temporal_address, temporal_namespace = address_and_namespace()
         return cls(
-            temporal_address=_env("TEMPORAL_ADDRESS", "localhost:7233"),
-            temporal_namespace=_env("TEMPORAL_NAMESPACE", "default"),
+            temporal_address=temporal_address,
+            temporal_namespace=temporal_namespace,
             task_queue=_env("HASA_TASK_QUEUE", TASK_QUEUE),
             data_dir=data_dir,
             database_url=_env("HASA_DATABASE_URL", ""),
@@ -100,6 +114,8 @@ class Settings:
             legal=_legal(),
             interview_rebook_limit=int(_env("HASA_INTERVIEW_REBOOK_LIMIT", "2")),
             slot_tries_before_manual=int(_env("HASA_SLOT_TRIES_BEFORE_MANUAL", "12")),
+            metrics_address=_env("HASA_METRICS_ADDRESS", ""),
+            drain_seconds=float(_env("HASA_WORKER_DRAIN_SECONDS", "30")),
         )
 
 
