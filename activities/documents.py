@@ -21,7 +21,6 @@ from activities.registry_db import DocumentRow, Registry, record_phase, require_
 from domain import checklist
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.models import Document, DocumentKind, MediaType
-from domain.steps import Phase
 from infra.settings import Settings
 
 
@@ -46,7 +45,9 @@ class DocumentActivities:
         complete = not missing
         with self._registry.transaction() as session:
             case = require_case(session, request.application_id)
-            record_phase(case, Phase.AWAITING_INTERVIEW_DECISION if complete else Phase.AWAITING_DOCUMENTS)
+            phase = request.phase_if_complete if complete else request.phase_if_incomplete
+            if phase is not None:
+                record_phase(case, phase)
         log.info(
             "documents_checked",
             round=request.round,

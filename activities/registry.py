@@ -132,7 +132,7 @@ class RegistryActivities:
                 received_at=app.received_at,
                 decide_by=request.decide_by,
                 status=CASE_OPEN,
-                phase=Phase.CHECKING_DOCUMENTS.value,
+                phase=request.phase.value,
                 outcome=None,
                 registered_at=now,
                 closed_at=None,
@@ -197,8 +197,8 @@ class RegistryActivities:
                         # The language is not logged: with the case id it hints at nationality.
                         log.warning("no_slot_free", kind=request.kind.value, purpose=request.purpose)
                         return SlotBooking(booked=False)
-                    if request.kind is SlotKind.INTERVIEW:
-                        record_phase(case, Phase.INTERVIEW_BOOKED)
+                    if request.phase_if_booked is not None:
+                        record_phase(case, request.phase_if_booked)
                     log.info("slot_booked", kind=request.kind.value, purpose=request.purpose, slot_id=slot.id)
                 return _booking(slot)
         except IntegrityError:
@@ -311,10 +311,8 @@ class RegistryActivities:
                 session.flush()
                 if request.final:
                     case.outcome = request.outcome.value
-                    granted = request.outcome is DecisionOutcome.GRANTED
-                    record_phase(case, Phase.AWAITING_COLLECTION if granted else Phase.APPEAL_WINDOW)
-                else:
-                    record_phase(case, Phase.INTENDED_DECISION)
+                if request.phase_after is not None:
+                    record_phase(case, request.phase_after)
                 log.info("decision_recorded", sequence=request.sequence, final=request.final)
             elif row.outcome != request.outcome.value:
                 raise ApplicationError(

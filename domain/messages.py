@@ -16,12 +16,18 @@ from pydantic import AwareDatetime, Field
 from domain.models import Application, DecisionOutcome, Document, Model, NewElement
 from domain.permit.events import ViolationOutcome, WithdrawalGround
 from domain.permit.transitions import PermitStatus, PermitType
+from domain.steps import Phase
+
+# The registry notes the phase a case is in.  The workflow says which phase follows an
+# activity (it alone reads the transition table); the activity never guesses.  The fields
+# default to None for activities scheduled by older histories: then no phase is noted.
 
 
 class RegisterCase(Model):
     application: Application
     policy_version: str
     decide_by: AwareDatetime
+    phase: Phase = Field(default=Phase.CHECKING_DOCUMENTS, description="the phase the case is in once registered")
 
 
 class CaseRegistered(Model):
@@ -37,6 +43,8 @@ class CheckDocuments(Model):
     documents: list[Document]
     new_elements: list[NewElement]
     round: int = Field(ge=1, description="1 for the first check, +1 for each repair")
+    phase_if_complete: Phase | None = None
+    phase_if_incomplete: Phase | None = None
 
 
 class MissingItem(Model):
@@ -63,6 +71,7 @@ class BookSlot(Model):
     purpose: str = Field(description="idempotency key within the case, e.g. 'interview-1', 'permit-desk'")
     not_before: AwareDatetime
     language: str | None = Field(default=None, description="interpreter language (interviews only)")
+    phase_if_booked: Phase | None = None
 
 
 class SlotBooking(Model):
@@ -84,6 +93,7 @@ class RecordDecision(Model):
     policy_version: str
     respond_by: AwareDatetime | None = None
     appeal_by: AwareDatetime | None = None
+    phase_after: Phase | None = None
 
 
 class LetterRef(Model):

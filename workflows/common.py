@@ -12,18 +12,28 @@ workflow methods that act on them: ``@on(Trigger.DOCUMENTS)`` above one method.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+import enum
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.machine import Event
 
 A = TypeVar("A")
 R = TypeVar("R")
 W = TypeVar("W")
 K = TypeVar("K")
 F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=enum.StrEnum)
+
+# An update accepted but not acted on (the case ended first) fails with this type.
+EVENT_NOT_APPLIED = "EventNotApplied"
 
 # Transient failures (a locked database, a full disk) retry for a long time.
 ACTIVITY_RETRY = RetryPolicy(
@@ -96,3 +106,147 @@ class EventHandlers(Generic[K, W]):
 
     def missing(self, triggers: list[K]) -> list[K]:
         return [t for t in triggers if t not in self.handlers]
+
+
+@dataclass(frozen=True)
+class Timer(Generic[K]):
+    """What a state waits for besides an event, and what happens when it fires.
+
+    Once it has fired, the events in ``refuses`` are refused with ``ends`` and the instant
+    ("the appeal window ended at ...") and ``after`` (what the case does instead), until
+    the state moves (issue 8, defect 1).
+    """
+
+    due: datetime
+    summary: str
+    fire: Callable[[], Awaitable[None]]
+    ends: str = ""
+    after: str = ""
+    refuses: frozenset[K] = frozenset()
+
+
+class EventDesk(Generic[K]):
+    """The update hand-off: at most one accepted event at a time, always answered.
+
+    A validator calls ``refusal`` first; the update handler calls ``accept``, which parks
+    the event and waits until the main loop has acted on it (``finish``) or the case could
+    not (``answer_parked``, with an error).  The main loop waits with ``next``.
+    """
+
+    def __init__(self, local: Callable[[datetime], str]) -> None:
+        self._local = local
+        self.pending: tuple[K, Any] | None = None
+        self.fired: Timer[K] | None = None  # the state's timer, once it has fired
+        self._accepted = 0
+        self._done = 0
+        self._not_applied: dict[int, str] = {}
+
+    def refusal(self, trigger: K) -> str | None:
+        """Why an event cannot be accepted now for reasons of timing (None: it may)."""
+        name = getattr(trigger, "value", trigger)
+        if self.pending is not None:
+            busy = getattr(self.pending[0], "value", self.pending[0])
+            return f"The event '{name}' is not allowed now: the case is still acting on '{busy}'. Send it again in a moment."
+        fired = self.fired
+        if fired is not None and trigger in fired.refuses:
+            return f"The event '{name}' is not allowed now: {fired.ends} ended at {self._local(fired.due)}; {fired.after}."
+        return None
+
+    async def accept(self, trigger: K, body: Any) -> None:
+        """Park the event and wait until it is acted on; raise if the case could not."""
+        self.pending = (trigger, body)
+        self._accepted += 1
+        ticket = self._accepted
+        await workflow.wait_condition(lambda: self._done >= ticket)
+        reason = self._not_applied.pop(ticket, None)
+        if reason is not None:
+            raise ApplicationError(reason, type=EVENT_NOT_APPLIED, non_retryable=True)
+
+    async def next(self, timer: Timer[K] | None) -> tuple[K, Any] | None:
+        """Wait for an accepted event, or until the timer is due (then None, and the timer counts as fired)."""
+        if self.pending is None:
+            timeout = None if timer is None else timer.due - workflow.now()
+            if timeout is not None and timeout <= timedelta(0):
+                self.fired = timer
+                return None
+            try:
+                await workflow.wait_condition(
+                    lambda: self.pending is not None,
+                    timeout=timeout,
+                    timeout_summary=timer.summary if timer else None,
+                )
+            except TimeoutError:
+                # An event accepted in the same instant still counts: it was validated
+                # before the timer fired, so it is acted on.
+                if self.pending is None:
+                    self.fired = timer
+                    return None
+        return self.pending
+
+    def moved(self) -> None:
+        """The state moved: a fired timer no longer refuses anything."""
+        self.fired = None
+
+    def finish(self) -> None:
+        if self.pending is not None:
+            self.pending = None
+            self._done = self._accepted
+
+    def answer_parked(self, reason: str) -> None:
+        """The case ended with an event still parked: answer it with an error, never leave it waiting."""
+        if self.pending is None:
+            return
+        self._not_applied[self._accepted] = reason
+        self.finish()
+
+
+def register_updates(
+    table: Mapping[E, Event[Any, E, Any]],
+    accept: Callable[[E, Any], Awaitable[R]],
+    validate: Callable[[E, Any], None],
+    result_type: type[R],
+) -> None:
+    """One update handler and one validator per row of an event table, under the event's name.
+
+    Call it in ``@workflow.init``: handlers set there exist before the first activation's
+    updates are applied.  The body type travels in the handler's annotations, which the SDK
+    reads to decode the payload into the row's model.
+    """
+    for trigger, event in table.items():
+        workflow.set_update_handler(
+            event.name, _handler(trigger, event.body, accept, result_type), validator=_validator(trigger, event.body, validate)
+        )
+
+
+def _handler(
+    trigger: K, body_type: type[Any], accept: Callable[[K, Any], Awaitable[R]], result_type: type[R]
+) -> Callable[..., Any]:
+    async def handler(body: Any) -> R:
+        return await accept(trigger, body)
+
+    handler.__annotations__ = {"body": body_type, "return": result_type}
+    return handler
+
+
+def _validator(trigger: K, body_type: type[Any], validate: Callable[[K, Any], None]) -> Callable[..., None]:
+    def validator(body: Any) -> None:
+        validate(trigger, body)
+
+    validator.__annotations__ = {"body": body_type, "return": None}
+    return validator
+
+
+def upsert_changed(keys: Iterable[SearchAttributeKey[Any]], wanted: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+    """Upsert the search attributes whose value changed (None unsets); returns what is published now.
+
+    A workflow task that moves twice sends one upsert command, one that changes nothing none.
+    """
+    updates: list[SearchAttributeUpdate[Any]] = [
+        key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()
+        for key in keys
+        if key.name not in published or published[key.name] != wanted[key.name]
+    ]
+    if not updates:
+        return published
+    workflow.upsert_search_attributes(updates)
+    return dict(wanted)

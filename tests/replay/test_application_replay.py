@@ -41,7 +41,7 @@ async def test_an_unpatched_change_is_caught(monkeypatch: pytest.MonkeyPatch) ->
     original = ApplicationWorkflow._check_documents
 
     async def changed(self: ApplicationWorkflow) -> None:
-        await self._letter("extra", LetterKind.ACKNOWLEDGEMENT, [])
+        await self._letter("extra", LetterKind.ACKNOWLEDGEMENT)
         await original(self)
 
     monkeypatch.setattr(ApplicationWorkflow, "_check_documents", changed)

@@ -14,6 +14,7 @@ from activities.documents import DocumentActivities
 from activities.registry_db import CaseRow, DocumentRow, Registry
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.models import Application, Document
+from domain.steps import Phase
 from infra.settings import Settings
 
 
@@ -25,6 +26,8 @@ def check(
         documents=app.documents if documents is None else documents,
         new_elements=app.new_elements,
         round=round,
+        phase_if_complete=Phase.AWAITING_INTERVIEW_DECISION,
+        phase_if_incomplete=Phase.AWAITING_DOCUMENTS,
     )
     result: DocumentCheckResult = env.run(acts.check_documents, request)
     return result

@@ -40,6 +40,7 @@ from domain.messages import (
     SlotKind,
 )
 from domain.models import Application, DecisionOutcome
+from domain.steps import Phase
 from infra.settings import Settings
 
 PERMIT_NUMBER = re.compile(r"^(III|IV)-V[1-9A-NP-Z]{8}$")
@@ -234,6 +235,8 @@ def decision(app_id: str, outcome: DecisionOutcome, *, final: bool, sequence: in
         policy_version="vw2000",
         respond_by=None if final else decided + timedelta(days=1),
         appeal_by=decided + timedelta(weeks=1) if final else None,
+        # the workflow says which phase follows (a final rejection here: the appeal window)
+        phase_after=Phase.APPEAL_WINDOW if final else Phase.INTENDED_DECISION,
     )
 
 

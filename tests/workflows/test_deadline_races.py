@@ -9,9 +9,9 @@ the test lets it go), sends the event the deadline ended, and expects a refusal 
 the instant the period ended; then it lets the activity finish and expects the case to end
 with no update left waiting.  The time-skipping server jumps over the period.
 
-Periods: repair period Vw 2000 art. 30c(3) / Procedures Regulation art. 38 (one week, see
-domain/policy.py); response period to an intended decision Vb 2000 art. 3.118; appeal
-window Vw 2000 art. 69(2) (one week for an inadmissible decision).
+Periods (domain/policy.py): repair period Vw 2000 art. 30c, Vb 2000 art. 3.118b (one
+week); response period to an intended decision Vw 2000 art. 39, Vb 2000 art. 3.118b (one
+day); appeal window Vw 2000 art. 69(2) (one week for an inadmissible decision).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from domain.case import CaseStatus
 from domain.messages import CaseClosed, CloseCase, LettersSent, SendLetter
 from tests.workflows.fakes import FakeRegistry
 from tests.workflows.test_application import DECIDE, make_application, send, start, status, wait_phase, workflow_classes
+from workflows.common import EventDesk
 
 # How long an update may take before the test calls it lost (the fixed workflow answers at once).
 ANSWER_WITHIN = 10.0
@@ -152,16 +153,12 @@ async def test_response_after_the_response_period_is_refused(world: tuple[Workfl
     await handle.terminate("test over")  # before its own server shuts down
 
 
-def test_an_event_parked_when_the_case_closes_is_answered() -> None:
-    """The last guard, unit-level: a parked event gets an error, never silence (see _answer_parked_event)."""
-    from domain.models import WithdrawEvent
-    from domain.steps import Trigger
-    from workflows.application import ApplicationWorkflow
-
-    wf = ApplicationWorkflow.__new__(ApplicationWorkflow)
-    wf._pending = (Trigger.DOCUMENTS, WithdrawEvent(reason="x"))
-    wf._accepted, wf._done, wf._not_applied, wf._outcome = 3, 2, {}, None
-    wf._answer_parked_event()
-    assert wf._pending is None
-    assert wf._done == 3
-    assert "was not applied" in wf._not_applied[3]
+async def test_an_event_parked_when_the_case_closes_is_answered() -> None:
+    """The last guard, unit-level: a parked event gets an error, never silence (EventDesk.answer_parked)."""
+    desk: EventDesk[str] = EventDesk(str)
+    desk.pending = ("documents", None)
+    desk._accepted = 1
+    desk.answer_parked("the case closed")
+    assert desk.pending is None
+    assert desk._not_applied == {1: "the case closed"}
+    assert desk.refusal("documents") is None

@@ -1,0 +1,375 @@
+"""The application's state as one model, and what it shows: the status, the details, the search attributes.
+
+``CaseState`` holds everything the application workflow decides on; the workflow
+(``workflows/application.py``) only orchestrates: it waits, calls activities and changes the
+state through the methods here.  Everything here is pure and tested without a server.
+
+Strings of the past are enums now: the deadline kinds (``DeadlineKind``; their values are the
+keys of ``CaseStatus.deadlines`` and the details table), the decision-deadline alert
+(``DecisionAlert``) and the operator warnings (``WarningKind``: one warning per kind, found
+by its kind, not by its text).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain import deadlines as dl
+from domain.case import CaseOptions, CaseStatus, DeadlineView, DecisionView, InterviewView, PermitView, details_markdown
+from domain.identifiers import application_workflow_id
+from domain.messages import MissingItem, RecordDecision
+from domain.models import Application, DecisionEvent, Document, PermitCollectedEvent, check_document_references
+from domain.permit.schedule import first_term
+from domain.policy import PolicyVersion
+from domain.requirements import Finding
+from domain.search_attributes import (
+    APPLICATION_OUTCOME,
+    APPLICATION_PHASE,
+    APPLICATION_STEP,
+    DECISION_DUE_BY,
+    INTERVIEW_AT,
+    POLICY_VERSION,
+)
+from domain.steps import NEGATIVE_OUTCOMES, PHASE_STEP, Outcome, Phase, Step, Trigger, move
+
+
+class DeadlineKind(enum.StrEnum):
+    """The deadlines a case can run against; the value is the key operators and the CLI see."""
+
+    REPAIR_BY = "repair_by"  # repair period for missing documents
+    RESPOND_BY = "respond_by"  # the lawyer's response to an intended decision
+    ADMISSIBILITY_BY = "admissibility_by"  # the admissibility decision, where the policy separates it
+    DECIDE_BY = "decide_by"  # the statutory decision period (on the merits)
+    APPEAL_BY = "appeal_by"  # the appeal window after a final negative decision
+
+
+class DecisionAlert(enum.StrEnum):
+    """How far the operators have been warned about the current decision deadline."""
+
+    NONE = "none"
+    APPROACHING = "approaching"
+    OVERDUE = "overdue"
+
+
+class WarningKind(enum.StrEnum):
+    NO_INTERVIEW_SLOT = "no_interview_slot"
+    DECISION_DEADLINE = "decision_deadline"
+
+
+@dataclass(frozen=True)
+class PhaseDeadline:
+    """A deadline a phase waits on: what fires when it passes, and which events it ends.
+
+    Once it has fired, the events in ``refuses`` are refused with ``ends`` and the instant,
+    and ``after`` (issue 8, defect 1).  The periods' sources are in domain/policy.py.
+    """
+
+    kind: DeadlineKind
+    fires: Trigger
+    summary: str
+    ends: str
+    after: str
+    refuses: frozenset[Trigger]
+
+
+PHASE_DEADLINES: dict[Phase, PhaseDeadline] = {
+    Phase.AWAITING_DOCUMENTS: PhaseDeadline(
+        DeadlineKind.REPAIR_BY,
+        Trigger.REPAIR_PERIOD_ENDED,
+        "repair period ends",
+        "the repair period",
+        "the case is closed as not processed",
+        frozenset({Trigger.DOCUMENTS, Trigger.WITHDRAW}),
+    ),
+    Phase.INTENDED_DECISION: PhaseDeadline(
+        DeadlineKind.RESPOND_BY,
+        Trigger.RESPONSE_PERIOD_ENDED,
+        "response period ends",
+        "the response period",
+        "the case waits for the final decision",
+        frozenset({Trigger.RESPONSE}),
+    ),
+    Phase.APPEAL_WINDOW: PhaseDeadline(
+        DeadlineKind.APPEAL_BY,
+        Trigger.APPEAL_WINDOW_ENDED,
+        "appeal window ends",
+        "the appeal window",
+        "the decision is final and the case is closed",
+        frozenset({Trigger.APPEAL}),
+    ),
+}
+
+NO_SLOT_WARNING = "no interview slot with a suitable interpreter is free; trying again later"
+
+
+def local(instant: datetime) -> str:
+    """An instant as letters and refusals write it: Dutch local time, day first."""
+    return instant.astimezone(dl.AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+
+
+class CaseState(BaseModel):
+    """Everything the application workflow knows about one case (never persisted on its own:
+    the workflow's history rebuilds it on replay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    application: Application
+    options: CaseOptions
+    policy_id: str
+    findings: list[Finding] = Field(default_factory=list)
+    phase: Phase = Phase.REGISTERING
+    last_step: Step = Step.APPLY
+    outcome: Outcome | None = None
+    deadlines: dict[DeadlineKind, DeadlineView] = Field(default_factory=dict)
+    documents: list[Document] = Field(default_factory=list)
+    missing: list[MissingItem] = Field(default_factory=list)
+    check_round: int = 0
+    interview: InterviewView = Field(default_factory=InterviewView)
+    interview_round: int = 0
+    slot_retry_at: datetime | None = None
+    decisions: list[DecisionView] = Field(default_factory=list)
+    decision_round_has_intended: bool = False
+    appeal_lodged: bool = False
+    permit: PermitView | None = None
+    warnings: dict[WarningKind, str] = Field(default_factory=dict)
+    decide_alert: DecisionAlert = DecisionAlert.NONE
+
+    @classmethod
+    def open(cls, application: Application, options: CaseOptions, policy: PolicyVersion, findings: list[Finding]) -> CaseState:
+        state = cls(
+            application=application,
+            options=options,
+            policy_id=policy.id,
+            findings=findings,
+            documents=list(application.documents),
+        )
+        state.set_decision_deadlines(policy, application.received_at)
+        return state
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def move(self, trigger: Trigger, target: Phase) -> None:
+        """One move, checked against the transition table."""
+        self.phase = move(self.phase, trigger, target)
+        if target in PHASE_STEP:
+            self.last_step = PHASE_STEP[target]
+
+    def set_deadline(self, kind: DeadlineKind, period: dl.Period, start: datetime) -> None:
+        computed = dl.compute(start, period)
+        self.deadlines[kind] = DeadlineView(due=computed.due, basis=computed.basis, explanation=computed.explanation)
+
+    def set_decision_deadlines(self, policy: PolicyVersion, start: datetime) -> None:
+        """The merits deadline, and under a policy that separates them the admissibility one."""
+        if policy.separate_admissibility:
+            self.set_deadline(DeadlineKind.ADMISSIBILITY_BY, policy.decide_admissibility, start)
+        self.set_deadline(DeadlineKind.DECIDE_BY, policy.decide, start)
+
+    def decision_due(self) -> DeadlineView | None:
+        """The earliest decision deadline that applies (the admissibility one under the EU policy)."""
+        kinds = (DeadlineKind.ADMISSIBILITY_BY, DeadlineKind.DECIDE_BY)
+        return min((self.deadlines[k] for k in kinds if k in self.deadlines), key=lambda d: d.due, default=None)
+
+    def drop_deadlines(self, *kinds: DeadlineKind) -> None:
+        for kind in kinds:
+            self.deadlines.pop(kind, None)
+
+    def due(self, kind: DeadlineKind) -> datetime:
+        return self.deadlines[kind].due
+
+    def warn(self, kind: WarningKind, text: str) -> None:
+        """Raise (or replace) the warning of this kind; a replaced one moves to the end."""
+        self.warnings.pop(kind, None)
+        self.warnings[kind] = text
+
+    def clear_warning(self, kind: WarningKind) -> None:
+        self.warnings.pop(kind, None)
+
+    def check_documents_event(self, added: list[Document]) -> None:
+        """New documents: ids not yet in the case, references to documents of the case."""
+        self.check_new_documents(added)
+        try:
+            check_document_references(self.documents + list(added), list(self.application.new_elements))
+        except ValueError as err:
+            raise ValueError(f"documents: {err}") from None
+
+    def check_decision(self, body: DecisionEvent) -> None:
+        """A grant may name a later start of the permit, never one before receipt."""
+        if body.effective_from is not None:
+            first_term(self.received_on, 1, body.effective_from)
+
+    def check_permit_collected(self, body: PermitCollectedEvent) -> None:
+        permit = self.permit
+        issued_on = permit.issued_on or permit.valid_from if permit is not None else None
+        if issued_on is not None and body.collected_on < issued_on:
+            raise ValueError(f"collected_on lies before the permit was issued ({issued_on})")
+
+    def permit_term(self, policy: PolicyVersion, effective_from: date | None) -> tuple[date, date]:
+        """The first permit's term: from the day of receipt, not the decision date (domain/permit/schedule.first_term)."""
+        return first_term(self.received_on, policy.permit_validity_years, effective_from)
+
+    @property
+    def received_on(self) -> date:
+        return self.application.received_at.astimezone(dl.AMSTERDAM).date()
+
+    def acknowledgement_facts(self) -> dict[str, str]:
+        """What the acknowledgement letter says about the dates: receipt and the decision deadlines."""
+        decide_by = self.due(DeadlineKind.DECIDE_BY)
+        admissibility_by = self.deadlines.get(DeadlineKind.ADMISSIBILITY_BY)
+        return {
+            "received_on": self.received_on.isoformat(),
+            "decide_by": decide_by.astimezone(dl.AMSTERDAM).date().isoformat(),
+            "admissibility_by": (admissibility_by.due if admissibility_by else decide_by)
+            .astimezone(dl.AMSTERDAM)
+            .date()
+            .isoformat(),
+        }
+
+    def merge_documents(self, added: list[Document]) -> None:
+        known = {d.id for d in self.documents}
+        self.documents = self.documents + [d for d in added if d.id not in known]
+
+    def check_new_documents(self, added: list[Document]) -> None:
+        """A document id already in the case is refused, naming it."""
+        known = {d.id for d in self.documents}
+        for doc in added:
+            if doc.id in known:
+                raise ValueError(f"document id {doc.id!r} is already part of the case")
+
+    def decision_alert_due(self) -> tuple[datetime, DecisionAlert] | None:
+        """The next decision-deadline alert: when, and which level; None when there is none to wait for."""
+        due = self.decision_due()
+        if due is None or self.decide_alert is DecisionAlert.OVERDUE:
+            return None
+        if self.decide_alert is DecisionAlert.NONE:
+            return due.due - self.options.decision_warning_lead, DecisionAlert.APPROACHING
+        return due.due, DecisionAlert.OVERDUE
+
+    def raise_decision_alert(self, level: DecisionAlert) -> None:
+        view = self.decision_due()
+        assert view is not None
+        due = view.due
+        self.decide_alert = level
+        if level is DecisionAlert.APPROACHING:
+            self.warn(WarningKind.DECISION_DEADLINE, f"decision due by {local(due)}")
+        else:
+            self.warn(WarningKind.DECISION_DEADLINE, f"decision deadline passed at {local(due)}")
+
+    def reset_decision_alert(self) -> None:
+        self.decide_alert = DecisionAlert.NONE
+        self.clear_warning(WarningKind.DECISION_DEADLINE)
+
+    def take_decision(self, outcome: Outcome, policy: PolicyVersion, now: datetime) -> tuple[bool, Phase]:
+        """A decision's rules, applied before it is recorded: returns (final, the phase it leads to).
+
+        A negative decision is first an intended decision (voornemen) where the policy has
+        one and this decision round has had none (Vw 2000 art. 39; Vb 2000 art. 3.118b; the
+        IND page's procedure before 12 June 2026): the response period starts.  A final
+        decision ends the decision period; a negative one opens the appeal window
+        (domain/policy.py names the periods' sources).
+        """
+        intended = (
+            outcome in NEGATIVE_OUTCOMES
+            and policy.intended_decision
+            and self.phase is Phase.AWAITING_DECISION
+            and not self.decision_round_has_intended
+        )
+        if intended:
+            self.decision_round_has_intended = True
+            self.set_deadline(DeadlineKind.RESPOND_BY, policy.respond, now)
+            return False, Phase.INTENDED_DECISION
+        self.drop_deadlines(DeadlineKind.ADMISSIBILITY_BY, DeadlineKind.DECIDE_BY)
+        if outcome is Outcome.GRANTED:
+            return True, Phase.AWAITING_COLLECTION
+        self.set_deadline(DeadlineKind.APPEAL_BY, policy.appeal_period(outcome), now)
+        return True, Phase.APPEAL_WINDOW
+
+    def record_decision(self, body: DecisionEvent, *, final: bool, then: Phase, now: datetime) -> RecordDecision:
+        """Note a decision in the state and return the request that records it in the registry."""
+        respond_by = self.deadlines.get(DeadlineKind.RESPOND_BY)
+        appeal_by = self.deadlines.get(DeadlineKind.APPEAL_BY)
+        sequence = len(self.decisions) + 1
+        self.decisions.append(DecisionView(sequence=sequence, outcome=body.outcome.value, final=final, decided_at=now))
+        return RecordDecision(
+            application_id=self.application.application_id,
+            sequence=sequence,
+            outcome=body.outcome,
+            final=final,
+            grounds=body.grounds,
+            decided_by=body.decided_by,
+            decided_at=now,
+            policy_version=self.policy_id,
+            respond_by=respond_by.due if respond_by and not final else None,
+            appeal_by=appeal_by.due if appeal_by and final else None,
+            phase_after=then,
+        )
+
+    def reopen(self, policy: PolicyVersion, now: datetime) -> None:
+        """The court annulled the decision: a new decision round with a new decision period."""
+        self.outcome = None
+        self.appeal_lodged = False
+        self.decision_round_has_intended = False
+        self.reset_decision_alert()
+        self.set_decision_deadlines(policy, now)
+
+    # --- views -----------------------------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        """The step of the phase; a closed case keeps the step it closed in."""
+        return PHASE_STEP.get(self.phase, self.last_step)
+
+    @property
+    def closed(self) -> bool:
+        return self.phase is Phase.CLOSED
+
+    def status(self) -> CaseStatus:
+        step = self.step
+        app = self.application
+        return CaseStatus(
+            application_id=app.application_id,
+            workflow_id=application_workflow_id(app.application_id),
+            step_number=step.number,
+            step=step.key,
+            step_title=step.title,
+            phase=self.phase.value,
+            outcome=self.outcome.value if self.outcome else None,
+            policy_version=self.policy_id,
+            received_at=app.received_at,
+            findings=self.findings,
+            deadlines={k.value: v.due for k, v in self.deadlines.items()},
+            deadline_basis={k.value: f"{v.basis}: {v.explanation}" for k, v in self.deadlines.items()},
+            outstanding_documents=[_outstanding(m) for m in self.missing]
+            if self.phase in (Phase.AWAITING_DOCUMENTS, Phase.CHECKING_DOCUMENTS)
+            else [],
+            interview=self.interview,
+            decisions=self.decisions,
+            appeal_court_case_lodged=self.appeal_lodged,
+            permit=self.permit,
+            warnings=list(self.warnings.values()),
+            closed=self.closed,
+        )
+
+    def details(self) -> str:
+        """The Web UI's current details (no personal data)."""
+        return details_markdown(self.status())
+
+    def search_attributes(self) -> dict[str, Any]:
+        """The value of each application search attribute now (None: unset)."""
+        decide_by = self.decision_due()
+        return {
+            APPLICATION_STEP.name: self.step.key,
+            APPLICATION_PHASE.name: self.phase.value,
+            POLICY_VERSION.name: self.policy_id,
+            APPLICATION_OUTCOME.name: self.outcome.value if self.outcome else None,
+            DECISION_DUE_BY.name: decide_by.due if decide_by else None,
+            INTERVIEW_AT.name: self.interview.starts_at if self.phase is Phase.INTERVIEW_BOOKED else None,
+        }
+
+
+def _outstanding(item: MissingItem) -> str:
+    return f"{item.document_id}: {item.message}" if item.document_id else item.message
