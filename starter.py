@@ -44,7 +44,7 @@ from domain.steps import EVENT_MODELS, json_schema
 from infra.client import connect
 from infra.codec import KeyConfigError
 from infra.logconfig import configure_logging
-from infra.settings import Settings
+from infra.settings import Settings, restrict_umask
 from intake import cases, records
 from intake.cli import Command, emit, run_command
 from intake.errors import Refused, Unavailable, UsageError
@@ -253,13 +253,18 @@ COMMANDS: list[Command] = [
 ]
 
 
+def _setup() -> None:
+    restrict_umask()
+    configure_logging("starter")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     return run_command(
         "starter.py",
         "Intake and case commands for repeat asylum applications.",
         COMMANDS,
         argv,
-        setup=lambda: configure_logging("starter"),
+        setup=_setup,
         errors=(RPCError, WorkflowFailureError),
     )
 

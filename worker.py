@@ -38,7 +38,7 @@ from activities.registry_db import Registry
 from infra.client import ClientConfigError, connect
 from infra.logconfig import configure_logging
 from infra.metrics import MetricsInterceptor, count_overdue, report_overdue, runtime_for
-from infra.settings import Settings
+from infra.settings import Settings, restrict_umask
 from workflows.application import ApplicationWorkflow
 from workflows.permit import PermitWorkflow
 
@@ -146,6 +146,7 @@ async def run(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     del argv
+    restrict_umask()
     configure_logging("worker")
     try:
         settings = Settings.from_env()

@@ -435,7 +435,8 @@ def _letter_date(letter: SendLetter) -> date:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # Letters name the applicant: owner-only folder, and mkstemp's 0600 file moved into place.
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:

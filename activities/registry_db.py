@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import pkgutil
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -273,7 +274,9 @@ class Registry:
         if self.is_sqlite:
             database = self.url.database
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                # Names, V-numbers and BSNs: owner-only (SQLite gives its -wal/-shm files the same mode).
+                os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
             connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
         self.engine: Engine = create_engine(self.url, echo=echo, connect_args=connect_args)
         if self.is_sqlite:

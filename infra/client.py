@@ -140,6 +140,8 @@ async def connect(
         api_key=options.api_key,
         tls=options.tls,
         rpc_metadata=options.rpc_metadata,
-        data_converter=data_converter(keyring if keyring is not None else keyring_for(settings)),
+        data_converter=data_converter(
+            keyring if keyring is not None else keyring_for(settings), allow_plaintext=settings.allow_plaintext_payloads
+        ),
         runtime=runtime,
     )

@@ -18,8 +18,15 @@ Why it is shaped so:
   current key and keeping the old one until every history that used it has been deleted.
 * **The key id is authenticated** (GCM associated data): a payload cannot be relabelled to
   be decrypted with another key.
-* **Unencrypted payloads pass through decode unchanged**: histories written before the
-  codec was switched on, and payloads the SDK never encodes, must still load.
+* **Unencrypted payloads are refused** (docs/decisions/0021): a client without the key
+  could otherwise start a case with personal data in clear in the history, or send
+  ``decision: granted``.  Decoding replaces such a payload (dropping its content) with one
+  of encoding ``binary/unencrypted-refused``, which the service's payload converter turns
+  into a non-retryable ``ApplicationError``: the SDK then rejects the update before its
+  validator (the case unchanged) and fails a workflow started so before it runs a step.
+  ``HASA_ALLOW_PLAINTEXT_PAYLOADS=1`` lets them through, only to migrate histories written
+  before the codec was switched on.  The codec server passes them through: it shows the UI
+  what is already in clear.
 * **Errors name key ids, never keys**, and :class:`KeyRing` does not print its keys in a
   ``repr``, so a traceback in a log cannot leak a key.
 * **Keys come from the environment or a key file** read at the edges (``worker.py``,
@@ -41,6 +48,7 @@ import dataclasses
 import json
 import os
 import secrets
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,14 +56,18 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    EncodingPayloadConverter,
     PayloadCodec,
 )
+from temporalio.exceptions import ApplicationError
 
 ENCODING = b"binary/encrypted"
+REFUSED_ENCODING = "binary/unencrypted-refused"
+UNENCRYPTED_PAYLOAD = "UnencryptedPayload"  # the ApplicationError type of a refused payload
 METADATA_ENCODING = "encoding"
 METADATA_KEY_ID = "encryption-key-id"
 KEY_BYTES = 32  # AES-256
@@ -167,7 +179,17 @@ class KeyRing:
         return cls(keys, current or next(iter(keys)))
 
     @classmethod
-    def from_file(cls, path: Path, current: str | None = None) -> KeyRing:
+    def from_file(cls, path: Path, current: str | None = None, *, require_private: bool = True) -> KeyRing:
+        """Read a key file; one that its group or others can read is refused (``require_private``)."""
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise KeyConfigError(f"key file {str(path)!r} does not exist") from None
+        if require_private and mode & 0o077:
+            raise KeyConfigError(
+                f"key file {str(path)!r} is readable or writable by its group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); `chmod 600` it, and replace the keys if others may have read them"
+            )
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -213,10 +235,15 @@ def _decode_key(key_id: str, encoded: str) -> bytes:
 
 
 class EncryptionCodec(PayloadCodec):
-    """Seals each payload with AES-256-GCM under the key ring's current key."""
+    """Seals each payload with AES-256-GCM under the key ring's current key.
 
-    def __init__(self, keyring: KeyRing) -> None:
+    A payload that arrives unencrypted is refused (see the module text) unless
+    ``allow_plaintext``.
+    """
+
+    def __init__(self, keyring: KeyRing, *, allow_plaintext: bool = False) -> None:
         self._keyring = keyring
+        self._allow_plaintext = allow_plaintext
         # AESGCM objects are cheap but not free; one per key, made once.
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys.items()}
 
@@ -244,7 +271,10 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get(METADATA_ENCODING) != ENCODING:
-            return payload
+            if self._allow_plaintext:
+                return payload
+            # The clear content goes no further than this line: not into a log, not into an error.
+            return Payload(metadata={METADATA_ENCODING: REFUSED_ENCODING.encode()})
         raw_id = payload.metadata.get(METADATA_KEY_ID)
         if raw_id is None:
             raise CodecError(f"encrypted payload carries no {METADATA_KEY_ID!r} metadata")
@@ -267,16 +297,45 @@ class EncryptionCodec(PayloadCodec):
         return decoded
 
 
-def data_converter(keyring: KeyRing | None) -> DataConverter:
+class RefusedPayloadConverter(EncodingPayloadConverter):
+    """Turns a payload the codec refused (it came unencrypted) into a clear, non-retryable error."""
+
+    @property
+    def encoding(self) -> str:
+        return REFUSED_ENCODING
+
+    def to_payload(self, value: object) -> Payload | None:
+        return None  # never produces one
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
+        raise ApplicationError(
+            "an unencrypted payload was refused: this service accepts only payloads encrypted with its key "
+            "(use starter.py or a client with the codec; HASA_ALLOW_PLAINTEXT_PAYLOADS=1 only to migrate old histories)",
+            type=UNENCRYPTED_PAYLOAD,
+            non_retryable=True,
+        )
+
+
+class ServicePayloadConverter(PydanticPayloadConverter):
+    """The pydantic payload converter, plus the refusal of unencrypted payloads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(*self.converters.values(), RefusedPayloadConverter())
+
+
+def data_converter(keyring: KeyRing | None, *, allow_plaintext: bool = False) -> DataConverter:
     """The pydantic data converter, encrypting payloads and failure messages with ``keyring``.
 
-    ``None`` gives the plain pydantic converter: only tests of the codec itself need that.
+    Unencrypted payloads are refused unless ``allow_plaintext``.  ``None`` gives the plain
+    pydantic converter: only tests of the codec itself need that.
     """
     if keyring is None:
         return pydantic_data_converter
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(keyring),
+        payload_converter_class=ServicePayloadConverter,
+        payload_codec=EncryptionCodec(keyring, allow_plaintext=allow_plaintext),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 

@@ -10,24 +10,30 @@ Why it is shaped so:
 * **Temporal's own wire format**: ``POST /decode`` and ``POST /encode`` take and return
   ``{"payloads": [...]}`` in proto-JSON (``temporalio.api.common.v1.Payloads`` through
   ``google.protobuf.json_format``), which is what the UI and the CLI send.
-* **CORS for one origin only** (``HASA_CODEC_CORS_ORIGIN``, the UI's address): the browser
-  calls this server cross-origin, and no other web page an operator has open may use it
-  to decrypt.  A request carrying any other ``Origin`` is refused outright, not merely left
-  without CORS headers, because a browser would still have sent it.  Tools that send no
-  ``Origin`` (the CLI) are allowed.
-* **An optional bearer token** (``HASA_CODEC_TOKEN``), compared in constant time; the
-  preflight is exempt because browsers never send credentials with it.
-* **It binds to 127.0.0.1 by default**: decrypted asylum data should travel no further
-  than the operator's machine unless someone decides otherwise.
-* **Logs say who asked for how much, never what**: path, namespace, number of payloads,
-  status.  Errors name key ids, never keys or contents.
+* **Safe by default** (docs/decisions/0020): every request must carry the allowed
+  ``Origin`` (``HASA_CODEC_CORS_ORIGIN``, the Web UI's address) or the bearer token
+  (``HASA_CODEC_TOKEN``, compared in constant time); a request with neither is refused,
+  and so is one with any other ``Origin`` (refused outright, not merely left without CORS
+  headers, because a browser would still have sent it).  With a token configured, the
+  token is required of everyone; the preflight is exempt because browsers never send
+  credentials with it.
+* **Loopback only without a token**: the server binds to 127.0.0.1 by default and refuses
+  to start on any other address unless a token is configured, so decrypted asylum data
+  travels no further than the operator's machine unless someone decides otherwise.
+* **Decode only**: ``POST /encode`` (which would let a caller forge payloads the worker
+  trusts) answers 404 unless ``--enable-encode`` / ``HASA_CODEC_ENABLE_ENCODE=1``.
+* **Replies and logs say how much, never what**: path, namespace, number of payloads,
+  status.  An error reply never echoes input and never names key ids (the log names the
+  payload's key id, for the operator who holds the key ring).
 """
 
 from __future__ import annotations
 
 import argparse
 import hmac
+import ipaddress
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
@@ -38,7 +44,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from infra.client import keyring_for
-from infra.codec import CodecError, EncryptionCodec, KeyRing
+from infra.codec import CodecError, EncryptionCodec, KeyRing, UnknownKeyError
 from infra.logconfig import configure_logging
 from infra.settings import Settings
 
@@ -47,6 +53,7 @@ DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8081
 ENV_CORS_ORIGIN: Final = "HASA_CODEC_CORS_ORIGIN"
 ENV_TOKEN: Final = "HASA_CODEC_TOKEN"
+ENV_ENABLE_ENCODE: Final = "HASA_CODEC_ENABLE_ENCODE"
 # Temporal limits one payload to 2 MiB; a UI request can carry a whole event's payloads.
 MAX_REQUEST_BYTES: Final = 16 * 1024 * 1024
 ALLOWED_HEADERS: Final = "content-type, x-namespace, authorization"
@@ -64,9 +71,40 @@ def _json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def build_app(keyring: KeyRing, cors_origin: str = DEFAULT_CORS_ORIGIN, token: str | None = None) -> web.Application:
-    """The codec web application; ``token`` ``None`` or empty means no authentication."""
-    codec = EncryptionCodec(keyring)
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, token: str | None) -> None:
+    """Refuse to serve decrypted data beyond this machine without a token."""
+    if not token and not is_loopback(host):
+        raise SystemExit(
+            f"codec server: refusing to listen on {host!r} without a token: set {ENV_TOKEN} "
+            "(the Web UI then sends it; see docs/operators.md), or listen on 127.0.0.1"
+        )
+
+
+def build_app(
+    keyring: KeyRing,
+    cors_origin: str = DEFAULT_CORS_ORIGIN,
+    token: str | None = None,
+    *,
+    allow_encode: bool = False,
+) -> web.Application:
+    """The codec web application.
+
+    A request needs the allowed ``Origin`` or, when ``token`` is set, the token (then
+    required of every request, the preflight aside).  ``/encode`` exists only with
+    ``allow_encode``.
+    """
+    # The UI may show payloads that are already in clear (old histories): pass them through.
+    codec = EncryptionCodec(keyring, allow_plaintext=True)
     allowed_origin = cors_origin.rstrip("/")
     expected_auth = f"Bearer {token}".encode() if token else None
 
@@ -88,14 +126,20 @@ def build_app(keyring: KeyRing, cors_origin: str = DEFAULT_CORS_ORIGIN, token: s
         response: web.StreamResponse
         if origin is not None and origin != allowed_origin:
             response = _json_error(403, "origin not allowed")
+        elif request.match_info.http_exception is not None:
+            response = _json_error(request.match_info.http_exception.status, "no such endpoint")
         elif request.method == "OPTIONS":
-            # Preflight: browsers send no Authorization here, so no token check.
-            response = web.Response(status=204)
+            # Preflight: browsers send no Authorization here, so no token check; but a
+            # browser always sends the Origin.
+            response = web.Response(status=204) if origin is not None else _json_error(403, "origin required")
         elif expected_auth is not None and not hmac.compare_digest(
             request.headers.get("Authorization", "").encode(), expected_auth
         ):
             response = _json_error(401, "missing or wrong bearer token")
             response.headers["WWW-Authenticate"] = "Bearer"
+        elif expected_auth is None and origin is None:
+            # Without a token, only the Web UI's pages (which always send their Origin) may ask.
+            response = _json_error(403, "requests come from the Web UI's origin, or carry the token")
         else:
             try:
                 response = await handler(request)
@@ -133,11 +177,21 @@ def build_app(keyring: KeyRing, cors_origin: str = DEFAULT_CORS_ORIGIN, token: s
         payloads = await read_payloads(request)
         if isinstance(payloads, web.Response):
             return payloads
-        try:
-            decoded = await codec.decode(payloads.payloads)
-        except CodecError as error:
-            log.warning("decode failed", error=str(error), namespace=request.headers.get("X-Namespace"))
-            return _json_error(400, str(error))
+        decoded = []
+        for index, payload in enumerate(payloads.payloads):
+            try:
+                decoded.append(codec.decrypt(payload))
+            except CodecError as error:
+                # The reply names the position and the kind only: no input, no key ids.
+                key_id = error.key_id if isinstance(error, UnknownKeyError) else None
+                reason = "its key is not in this server's key ring" if key_id else "it is damaged or under another key"
+                log.warning(
+                    "decode failed",
+                    kind=type(error).__name__,
+                    payload_key_id=key_id,
+                    namespace=request.headers.get("X-Namespace"),
+                )
+                return _json_error(400, f"payload {index} cannot be decrypted: {reason}")
         return answer(Payloads(payloads=decoded))
 
     async def encode(request: web.Request) -> web.Response:
@@ -148,11 +202,12 @@ def build_app(keyring: KeyRing, cors_origin: str = DEFAULT_CORS_ORIGIN, token: s
 
     app = web.Application(middlewares=[guard], client_max_size=MAX_REQUEST_BYTES)
     app.router.add_post("/decode", decode)
-    app.router.add_post("/encode", encode)
-    # The guard answers every preflight; these routes make aiohttp route OPTIONS to it
+    # The guard answers every preflight; this route makes aiohttp route OPTIONS to it
     # instead of answering 405 before the middleware runs its course.
     app.router.add_route("OPTIONS", "/decode", decode)
-    app.router.add_route("OPTIONS", "/encode", encode)
+    if allow_encode:
+        app.router.add_post("/encode", encode)
+        app.router.add_route("OPTIONS", "/encode", encode)
     return app
 
 
@@ -161,11 +216,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--enable-encode",
+        action="store_true",
+        default=os.environ.get(ENV_ENABLE_ENCODE, "").strip() == "1",
+        help=f"also serve POST /encode (off by default; or {ENV_ENABLE_ENCODE}=1)",
+    )
     args = parser.parse_args(argv)
     configure_logging("codec-server", args.log_level)
+    token = os.environ.get(ENV_TOKEN, "").strip() or None
+    try:
+        check_binding(args.host, token)
+    except SystemExit as refusal:
+        sys.stderr.write(f"{refusal}\n")
+        raise SystemExit(2) from None
     keyring = keyring_for(Settings.from_env())
     cors_origin = os.environ.get(ENV_CORS_ORIGIN, "").strip() or DEFAULT_CORS_ORIGIN
-    token = os.environ.get(ENV_TOKEN, "").strip() or None
     log.info(
         "codec server starting",
         host=args.host,
@@ -174,9 +240,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         key_ids=list(keyring.key_ids),
         current_key_id=keyring.current,
         token_required=token is not None,
+        encode_enabled=args.enable_encode,
     )
+    app = build_app(keyring, cors_origin, token, allow_encode=args.enable_encode)
     # access_log=None: the guard logs each request once, as structured fields.
-    web.run_app(build_app(keyring, cors_origin, token), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain import search_attributes
+from infra.settings import PRIVATE_UMASK, restrict_umask
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -99,6 +100,7 @@ class DevStack:
             stdout=out if out is not None else None,
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=True,
+            umask=PRIVATE_UMASK,
         )
         if out is not None:
             os.close(out)
@@ -106,7 +108,7 @@ class DevStack:
     def start(self) -> None:
         from infra.codec import generate_key_file
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         generate_key_file(self.key_file)
         server = [
             str(BIN / "temporal"),
@@ -131,7 +133,17 @@ class DevStack:
         wait_for_port(self.frontend_port)
         self.starter("setup", check=True)
         self._spawn(
-            "codec-server", [sys.executable, "-m", "infra.codec_server", "--host", "127.0.0.1", "--port", str(self.codec_port)]
+            "codec-server",
+            [
+                sys.executable,
+                "-m",
+                "infra.codec_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.codec_port),
+                "--enable-encode",
+            ],
         )
         self._spawn("worker", [sys.executable, "worker.py"])
         wait_for_port(self.codec_port)
@@ -261,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["run", "example-documents"])
     parser.add_argument("--data-dir", default=os.environ.get("HASA_DATA_DIR", "var"))
     args = parser.parse_args(argv)
+    restrict_umask()
     data_dir = Path(args.data_dir).resolve()
     if args.command == "example-documents":
         print(make_example_documents(data_dir / "example-documents"))

@@ -39,6 +39,16 @@ DEFAULT_INTERPRETER_LANGUAGES = (
 )
 
 
+# Files of this service hold personal data (the registry, documents, letters, logs): every
+# process creates them owner-only.  Modules that create files also set explicit modes.
+PRIVATE_UMASK = 0o077
+
+
+def restrict_umask() -> None:
+    """Owner-only permissions for everything this process creates (worker, starter, dev stack)."""
+    os.umask(PRIVATE_UMASK)
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
@@ -83,6 +93,8 @@ class Settings:
     metrics_address: str = ""
     # SIGTERM: how long a worker lets running activities finish before it cancels them.
     drain_seconds: float = 30.0
+    # Only to migrate histories written before payloads were encrypted (docs/decisions/0021).
+    allow_plaintext_payloads: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -116,6 +128,7 @@ class Settings:
             slot_tries_before_manual=int(_env("HASA_SLOT_TRIES_BEFORE_MANUAL", "12")),
             metrics_address=_env("HASA_METRICS_ADDRESS", ""),
             drain_seconds=float(_env("HASA_WORKER_DRAIN_SECONDS", "30")),
+            allow_plaintext_payloads=_env("HASA_ALLOW_PLAINTEXT_PAYLOADS", "0") == "1",
         )
 
 

@@ -151,9 +151,24 @@ async def test_a_relabelled_payload_is_rejected(ring: KeyRing) -> None:
         await EncryptionCodec(both).decode([relabelled])
 
 
-async def test_unencrypted_payloads_pass_decode_unchanged(ring: KeyRing) -> None:
-    """Histories written before the codec was switched on must still load."""
-    assert await EncryptionCodec(ring).decode([plain_payload()]) == [plain_payload()]
+async def test_unencrypted_payloads_are_refused_unless_allowed(ring: KeyRing) -> None:
+    """Issue 8 defect 3: before, a payload in clear passed decode and reached the workflow.
+
+    The refusal drops the clear content and converts to a non-retryable error; the setting
+    for migrating histories written before the codec lets it through unchanged.
+    """
+    [refused] = await EncryptionCodec(ring).decode([plain_payload()])
+    assert refused.metadata["encoding"] == b"binary/unencrypted-refused"
+    assert refused.data == b""
+    with pytest.raises(ApplicationError, match="unencrypted payload was refused") as caught:
+        data_converter(ring).payload_converter.from_payloads([refused])
+    assert caught.value.non_retryable
+    assert caught.value.type == "UnencryptedPayload"
+    assert await EncryptionCodec(ring, allow_plaintext=True).decode([plain_payload()]) == [plain_payload()]
+    allowed = data_converter(ring, allow_plaintext=True)
+    assert allowed.payload_codec is not None
+    [value] = allowed.payload_converter.from_payloads(await allowed.payload_codec.decode([plain_payload()]))
+    assert value == {"family_name": FAMILY_NAME, "v_number": V_NUMBER}
 
 
 @pytest.mark.parametrize("size", [16, 24, 31, 33, 64])
@@ -192,11 +207,22 @@ def test_keys_from_key_file(tmp_path: Path) -> None:
     k1, k2 = os.urandom(32), os.urandom(32)
     path = tmp_path / "keys.json"
     path.write_text(json.dumps({"current": "k2", "keys": {"k1": b64(k1), "k2": b64(k2)}}))
+    path.chmod(0o600)
 
     ring = KeyRing.from_env({"HASA_CODEC_KEY_FILE": str(path)})
 
     assert ring.current == "k2"
     assert ring.key("k1") == k1
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o602])
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    """Issue 8 defect 4: before, a world-readable key file was used as it was."""
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"keys": {"k1": b64(os.urandom(32))}}))
+    path.chmod(mode)
+    with pytest.raises(KeyConfigError, match=f"mode {mode:04o}.*chmod 600"):
+        KeyRing.from_env({"HASA_CODEC_KEY_FILE": str(path)})
 
 
 @pytest.mark.parametrize(
@@ -220,6 +246,7 @@ def test_misconfiguration_is_a_clear_error(environ: dict[str, str], message: str
 def test_a_malformed_key_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     path.write_text('{"keys": ["not", "a", "map"]}')
+    path.chmod(0o600)
     with pytest.raises(KeyConfigError, match="is not"):
         KeyRing.from_env({"HASA_CODEC_KEY_FILE": str(path)})
     path.write_text("{not json")
