@@ -14,9 +14,9 @@ Why it is shaped so:
   ``Origin`` (``HASA_CODEC_CORS_ORIGIN``, the Web UI's address) or the bearer token
   (``HASA_CODEC_TOKEN``, compared in constant time); a request with neither is refused,
   and so is one with any other ``Origin`` (refused outright, not merely left without CORS
-  headers, because a browser would still have sent it).  With a token configured, the
-  token is required of everyone; the preflight is exempt because browsers never send
-  credentials with it.
+  headers, because a browser would still have sent it).  The ``Origin`` alone suffices
+  only on loopback; on another address the token is required of every request.  The
+  preflight is exempt because browsers never send credentials with it.
 * **Loopback only without a token**: the server binds to 127.0.0.1 by default and refuses
   to start on any other address unless a token is configured, so decrypted asylum data
   travels no further than the operator's machine unless someone decides otherwise.
@@ -96,11 +96,13 @@ def build_app(
     token: str | None = None,
     *,
     allow_encode: bool = False,
+    origin_suffices: bool = True,
 ) -> web.Application:
     """The codec web application.
 
-    A request needs the allowed ``Origin`` or, when ``token`` is set, the token (then
-    required of every request, the preflight aside).  ``/encode`` exists only with
+    A request needs the token (when ``token`` is set) or the allowed ``Origin``; the
+    ``Origin`` alone suffices only with ``origin_suffices`` (the server listens on loopback
+    only: a forged header cannot come from another machine).  ``/encode`` exists only with
     ``allow_encode``.
     """
     # The UI may show payloads that are already in clear (old histories): pass them through.
@@ -123,6 +125,8 @@ def build_app(
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.monotonic()
         origin = request.headers.get("Origin")
+        authorization = request.headers.get("Authorization")
+        token_ok = expected_auth is not None and hmac.compare_digest((authorization or "").encode(), expected_auth)
         response: web.StreamResponse
         if origin is not None and origin != allowed_origin:
             response = _json_error(403, "origin not allowed")
@@ -132,19 +136,16 @@ def build_app(
             # Preflight: browsers send no Authorization here, so no token check; but a
             # browser always sends the Origin.
             response = web.Response(status=204) if origin is not None else _json_error(403, "origin required")
-        elif expected_auth is not None and not hmac.compare_digest(
-            request.headers.get("Authorization", "").encode(), expected_auth
-        ):
-            response = _json_error(401, "missing or wrong bearer token")
-            response.headers["WWW-Authenticate"] = "Bearer"
-        elif expected_auth is None and origin is None:
-            # Without a token, only the Web UI's pages (which always send their Origin) may ask.
-            response = _json_error(403, "requests come from the Web UI's origin, or carry the token")
-        else:
+        elif token_ok or (origin_suffices and origin is not None and authorization is None):
             try:
                 response = await handler(request)
             except web.HTTPException as error:
                 response = _json_error(error.status, error.reason)
+        elif expected_auth is not None:
+            response = _json_error(401, "missing or wrong bearer token")
+            response.headers["WWW-Authenticate"] = "Bearer"
+        else:
+            response = _json_error(403, "requests come from the Web UI's origin, or carry the token")
         response.headers.update(cors_headers(origin))
         log.info(
             "codec request",
@@ -242,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         token_required=token is not None,
         encode_enabled=args.enable_encode,
     )
-    app = build_app(keyring, cors_origin, token, allow_encode=args.enable_encode)
+    app = build_app(keyring, cors_origin, token, allow_encode=args.enable_encode, origin_suffices=is_loopback(args.host))
     # access_log=None: the guard logs each request once, as structured fields.
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
 

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -72,6 +73,18 @@ class DevStack:
     def key_file(self) -> Path:
         return self.data_dir / "codec-keys.json"
 
+    @property
+    def codec_token(self) -> str:
+        """The codec server's bearer token for tools (the Web UI is let in by its origin), made once, 0600."""
+        path = self.data_dir / "codec-token"
+        if not path.exists():
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
     def env(self) -> dict[str, str]:
         """The environment every client and the worker of this stack uses."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HASA_", "TEMPORAL_"))}
@@ -81,6 +94,7 @@ class DevStack:
             HASA_DATA_DIR=str(self.data_dir),
             HASA_CODEC_KEY_FILE=str(self.key_file),
             HASA_CODEC_CORS_ORIGIN=f"http://localhost:{self.ui_port}",
+            HASA_CODEC_TOKEN=self.codec_token,
             PYTHONUNBUFFERED="1",
         )
         return env
@@ -243,6 +257,8 @@ def run(data_dir: Path) -> int:
 The service is running.
   Web UI:        http://localhost:{stack.ui_port}/namespaces/default/workflows
                  (payloads decode through the codec server at {stack.codec_url})
+  CLI in clear:  temporal workflow show -w application-{app_id} --codec-endpoint {stack.codec_url} \\
+                     --codec-auth "Bearer $(cat {data_dir / "codec-token"})"
   The case:      .venv/bin/python starter.py status {app_id}
   Drive it:      .venv/bin/python starter.py send {app_id} interview-decision '{{"needed": false, "reason": "file suffices"}}'
                  .venv/bin/python starter.py send {app_id} decision \\

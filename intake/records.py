@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -172,10 +173,37 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# C0 controls but tab, line feed and carriage return; DEL; unpaired surrogates ("\ud800" in
+# JSON parses to one, and no UTF-8 encoder, database or PDF can take it).
+_BAD_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _bad_text(value: Any) -> FieldError | None:
+    """The first string (or key) holding a character no record should hold, by field."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _BAD_CHARACTERS.search(node):
+                return FieldError(path or "(record)", "holds a control character or an unpaired surrogate")
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                where = f"{path}.{key}" if path else key
+                if _BAD_CHARACTERS.search(key):
+                    return FieldError(
+                        f"{path}.(key)" if path else "(key)", "a key holds a control character or an unpaired surrogate"
+                    )
+                stack.append((item, where))
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}.{n}" if path else str(n)) for n, item in enumerate(node))
+    return None
+
+
 def load_json(text: str) -> tuple[Any, list[FieldError]]:
-    """Parse strict JSON: a key twice in one object or a document nested too deeply is an error."""
+    """Parse strict JSON: a key twice in one object, a document nested too deeply, or a control
+    character or unpaired surrogate in a string is an error naming the field."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys), []
+        value = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKeyError as err:
         key = err.key if len(err.key) <= 64 and err.key.isprintable() else "(a key)"
         return None, [FieldError(key, "given twice in one object")]
@@ -185,6 +213,8 @@ def load_json(text: str) -> tuple[Any, list[FieldError]]:
         return None, [FieldError("(json)", "nested too deeply: a record is a few levels of objects and lists")]
     except ValueError as err:  # e.g. a number with thousands of digits
         return None, [FieldError("(json)", f"not valid JSON ({type(err).__name__})")]
+    bad = _bad_text(value)
+    return (None, [bad]) if bad is not None else (value, [])
 
 
 def _record_errors(record: Record) -> list[FieldError]:

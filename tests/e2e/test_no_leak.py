@@ -373,7 +373,17 @@ def test_histories_read_in_clear_only_through_the_codec_server(run: Run) -> None
     # Control: through the codec server the same history does read in clear ...
     workflow_id = f"application-{REJECTED.application_id}"
     shown = temporal_cli(
-        run.stack, "workflow", "show", "--workflow-id", workflow_id, "-o", "json", "--codec-endpoint", run.stack.codec_url
+        run.stack,
+        "workflow",
+        "show",
+        "--workflow-id",
+        workflow_id,
+        "-o",
+        "json",
+        "--codec-endpoint",
+        run.stack.codec_url,
+        "--codec-auth",
+        f"Bearer {run.stack.codec_token}",
     )
     assert leaks("history through the codec", readable(json.loads(shown)), [REJECTED.family_name, "Vermicelli-Okonkwo"])
     # ... and the codec server logged that it decoded, without the contents.

@@ -52,8 +52,10 @@ def ring() -> KeyRing:
 async def make_client(ring: KeyRing) -> AsyncIterator[MakeClient]:
     clients: list[TestClient[Any, Any]] = []
 
-    async def make(token: str | None = None, cors_origin: str = UI_ORIGIN, allow_encode: bool = True) -> TestClient[Any, Any]:
-        app = build_app(ring, cors_origin, token, allow_encode=allow_encode)
+    async def make(
+        token: str | None = None, cors_origin: str = UI_ORIGIN, allow_encode: bool = True, origin_suffices: bool = True
+    ) -> TestClient[Any, Any]:
+        app = build_app(ring, cors_origin, token, allow_encode=allow_encode, origin_suffices=origin_suffices)
         client: TestClient[Any, Any] = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -162,7 +164,8 @@ async def test_configured_origin_is_the_one_allowed(make_client: MakeClient) -> 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong", TOKEN, f"Basic {TOKEN}"])
 async def test_401_without_the_bearer_token(make_client: MakeClient, authorization: str | None) -> None:
-    client = await make_client(token=TOKEN)
+    """Off loopback the token is required of every request, the UI's included."""
+    client = await make_client(token=TOKEN, origin_suffices=False)
     headers = {"Origin": UI_ORIGIN} if authorization is None else {"Origin": UI_ORIGIN, "Authorization": authorization}
 
     for path in ("/decode", "/encode"):
@@ -193,6 +196,14 @@ async def test_neither_origin_nor_token_is_refused(make_client: MakeClient, ring
     assert V_NUMBER not in await response.text()
     preflight = await client.options("/decode", headers={"Access-Control-Request-Method": "POST"})
     assert preflight.status == 403
+
+
+@pytest.mark.parametrize("authorization", ["Bearer wrong", TOKEN])
+async def test_on_loopback_the_ui_origin_suffices_but_a_wrong_token_does_not(make_client: MakeClient, authorization: str) -> None:
+    client = await make_client(token=TOKEN)
+    assert (await client.post("/decode", json={"payloads": []}, headers=FROM_UI)).status == 200
+    wrong = await client.post("/decode", json={"payloads": []}, headers={**FROM_UI, "Authorization": authorization})
+    assert wrong.status == 401
 
 
 async def test_a_token_alone_lets_a_tool_decode(make_client: MakeClient) -> None:
