@@ -31,7 +31,7 @@ def history() -> WorkflowHistory:
 
 
 def reader() -> PayloadReader:
-    return PayloadReader(EncryptionCodec(KeyRing.from_file(HISTORIES / "test-codec-key.json")))
+    return PayloadReader(EncryptionCodec(KeyRing.from_file(HISTORIES / "test-codec-key.json", require_private=False)))
 
 
 def test_chronology_and_deadlines_from_the_history() -> None:
