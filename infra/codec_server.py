@@ -19,7 +19,9 @@ Why it is shaped so:
   preflight is exempt because browsers never send credentials with it.
 * **Loopback only without a token**: the server binds to 127.0.0.1 by default and refuses
   to start on any other address unless a token is configured, so decrypted asylum data
-  travels no further than the operator's machine unless someone decides otherwise.
+  travels no further than the operator's machine unless someone decides otherwise.  In a
+  container whose port is published on the host's loopback only, the deployment says so
+  with ``HASA_CODEC_PRIVATE_NETWORK=1`` (the address is then treated like loopback).
 * **Decode only**: ``POST /encode`` (which would let a caller forge payloads the worker
   trusts) answers 404 unless ``--enable-encode`` / ``HASA_CODEC_ENABLE_ENCODE=1``.
 * **Replies and logs say how much, never what**: path, namespace, number of payloads,
@@ -54,6 +56,9 @@ DEFAULT_PORT: Final = 8081
 ENV_CORS_ORIGIN: Final = "HASA_CODEC_CORS_ORIGIN"
 ENV_TOKEN: Final = "HASA_CODEC_TOKEN"
 ENV_ENABLE_ENCODE: Final = "HASA_CODEC_ENABLE_ENCODE"
+# The listening address is reachable only from a private network (a container whose port is
+# published on the host's loopback): treat it like loopback.
+ENV_PRIVATE_NETWORK: Final = "HASA_CODEC_PRIVATE_NETWORK"
 # Temporal limits one payload to 2 MiB; a UI request can carry a whole event's payloads.
 MAX_REQUEST_BYTES: Final = 16 * 1024 * 1024
 ALLOWED_HEADERS: Final = "content-type, x-namespace, authorization"
@@ -81,12 +86,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_binding(host: str, token: str | None) -> None:
+def check_binding(host: str, token: str | None, *, private_network: bool = False) -> None:
     """Refuse to serve decrypted data beyond this machine without a token."""
-    if not token and not is_loopback(host):
+    if not token and not is_loopback(host) and not private_network:
         raise SystemExit(
-            f"codec server: refusing to listen on {host!r} without a token: set {ENV_TOKEN} "
-            "(the Web UI then sends it; see docs/operators.md), or listen on 127.0.0.1"
+            f"codec server: refusing to listen on {host!r} without a token: set {ENV_TOKEN}, or listen on "
+            f"127.0.0.1, or (a container published on the host's loopback only) set {ENV_PRIVATE_NETWORK}=1"
         )
 
 
@@ -226,8 +231,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("codec-server", args.log_level)
     token = os.environ.get(ENV_TOKEN, "").strip() or None
+    private_network = os.environ.get(ENV_PRIVATE_NETWORK, "").strip() == "1"
     try:
-        check_binding(args.host, token)
+        check_binding(args.host, token, private_network=private_network)
     except SystemExit as refusal:
         sys.stderr.write(f"{refusal}\n")
         raise SystemExit(2) from None
@@ -242,8 +248,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         current_key_id=keyring.current,
         token_required=token is not None,
         encode_enabled=args.enable_encode,
+        private_network=private_network,
     )
-    app = build_app(keyring, cors_origin, token, allow_encode=args.enable_encode, origin_suffices=is_loopback(args.host))
+    app = build_app(
+        keyring, cors_origin, token, allow_encode=args.enable_encode, origin_suffices=is_loopback(args.host) or private_network
+    )
     # access_log=None: the guard logs each request once, as structured fields.
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
 

@@ -80,7 +80,12 @@ def run_command(
         setup()
     command = next(c for c in commands if c.name == args.command)
     try:
-        return asyncio.run(_run(command, args, Settings.from_env()))
+        settings = Settings.from_env()
+    except ValueError as err:  # ClientConfigError and the legal settings: the message names the setting
+        sys.stderr.write(f"{prog}: {err}\n")
+        return 2
+    try:
+        return asyncio.run(_run(command, args, settings))
     except UsageError as err:
         sys.stderr.write(f"{prog}: {err}\n")
         return 2

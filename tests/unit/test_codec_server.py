@@ -232,6 +232,7 @@ def test_only_loopback_without_a_token(host: str, loopback: bool) -> None:
         with pytest.raises(SystemExit, match="without a token"):
             check_binding(host, None)
     check_binding(host, TOKEN)
+    check_binding(host, None, private_network=True)
 
 
 def test_the_server_refuses_to_start_on_a_public_address_without_a_token(tmp_path: Any) -> None:
