@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tests.replay.record_permit_history
 
-Runs one permit life on the time-skipping test server with the plain pydantic converter
-(no codec, so the checked-in JSON needs no key) and the fakes of
+Runs one permit life on the time-skipping test server with the production converter and
+codec (the checked-in test key ``histories/test-codec-key.json``, as the application's
+recorder) and the fakes of
 ``tests/workflows/test_permit.py``: issued, two extension reminders, an extension applied
 for and granted (continue-as-new), the new card collected, a late change report (a warning),
 a change reported in time, and a withdrawal.  Each run of the chain is written to
@@ -26,7 +27,6 @@ from pathlib import Path
 
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -46,6 +46,8 @@ from domain.permit.schedule import local_date, start_of_day
 from domain.permit.state import PermitSettings, PermitWorkflowInput
 from domain.permit.view import EventOutcome
 from domain.search_attributes import indexed_types
+from infra.codec import data_converter
+from tests.replay.record_application_history import keyring
 from tests.workflows.test_permit import PermitWorld, fake_document_number
 from workflows.permit import PermitWorkflow
 
@@ -61,7 +63,7 @@ def _test_server() -> str:
 
 async def record() -> list[Path]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_test_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=_test_server(), data_converter=data_converter(keyring())
     )
     async with env:
         with contextlib.suppress(RPCError):  # already registered
