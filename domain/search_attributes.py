@@ -22,10 +22,15 @@ APPLICATION_OUTCOME = SearchAttributeKey.for_keyword("ApplicationOutcome")
 DECISION_DUE_BY = SearchAttributeKey.for_datetime("DecisionDueBy")
 POLICY_VERSION = SearchAttributeKey.for_keyword("PolicyVersion")
 INTERVIEW_AT = SearchAttributeKey.for_datetime("InterviewAt")
+# Alerts moved by the workflows' own timers (domain/alerts.py): views that know what "now" is.
+DECISION_ALERT = SearchAttributeKey.for_keyword("DecisionAlert")
+REPAIR_ALERT = SearchAttributeKey.for_keyword("RepairAlert")
+APPEAL_ALERT = SearchAttributeKey.for_keyword("AppealAlert")
 # the permit (workflows/permit.py); PermitValidUntil is the start of the last valid Dutch day
 PERMIT_STATUS = SearchAttributeKey.for_keyword("PermitStatus")
 PERMIT_VALID_UNTIL = SearchAttributeKey.for_datetime("PermitValidUntil")
 FINE_PROPOSED = SearchAttributeKey.for_bool("FineProposed")
+PERMIT_ALERT = SearchAttributeKey.for_keyword("PermitAlert")
 
 APPLICATION: tuple[SearchAttributeKey[Any], ...] = (
     APPLICATION_STEP,
@@ -34,9 +39,24 @@ APPLICATION: tuple[SearchAttributeKey[Any], ...] = (
     DECISION_DUE_BY,
     POLICY_VERSION,
     INTERVIEW_AT,
+    DECISION_ALERT,
+    REPAIR_ALERT,
+    APPEAL_ALERT,
 )
-PERMIT: tuple[SearchAttributeKey[Any], ...] = (PERMIT_STATUS, PERMIT_VALID_UNTIL, FINE_PROPOSED)
+PERMIT: tuple[SearchAttributeKey[Any], ...] = (PERMIT_STATUS, PERMIT_VALID_UNTIL, FINE_PROPOSED, PERMIT_ALERT)
 ALL: tuple[SearchAttributeKey[Any], ...] = APPLICATION + PERMIT
+
+# The dev server keeps visibility in SQLite, which holds at most 10 Keyword, 3 Datetime, 3 Bool
+# custom attributes per namespace (tests/unit/test_alerts.py checks ALL against these).
+SQLITE_LIMITS: dict[SearchAttributeIndexedValueType, int] = {
+    SearchAttributeIndexedValueType.KEYWORD: 10,
+    SearchAttributeIndexedValueType.DATETIME: 3,
+    SearchAttributeIndexedValueType.BOOL: 3,
+    SearchAttributeIndexedValueType.TEXT: 3,
+    SearchAttributeIndexedValueType.INT: 3,
+    SearchAttributeIndexedValueType.DOUBLE: 3,
+    SearchAttributeIndexedValueType.KEYWORD_LIST: 3,
+}
 
 # The names the dev server's --search-attribute flag and `temporal operator` use.
 TYPE_NAMES: dict[SearchAttributeIndexedValueType, str] = {

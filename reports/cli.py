@@ -107,7 +107,30 @@ async def cmd_stats(args: Any, settings: Settings) -> int:
     return 0
 
 
+def _views_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--ui",
+        default=os.environ.get("HASA_WEB_UI_URL", "http://localhost:8233"),
+        help="the Web UI's address (default: HASA_WEB_UI_URL or http://localhost:8233)",
+    )
+    parser.add_argument("--format", choices=("table", "json"), help="default: a table on a terminal, JSON otherwise")
+
+
+def cmd_views(args: Any, settings: Settings) -> int:
+    from reports.views import VIEWS
+
+    fmt = args.format or ("table" if sys.stdout.isatty() else "json")
+    for view in VIEWS:
+        url = view.url(args.ui, settings.temporal_namespace)
+        if fmt == "json":
+            _emit({"name": view.name, "query": view.query, "url": url, "meaning": view.meaning})
+        else:
+            sys.stdout.write(f"{view.name}: {view.meaning}\n  {view.query}\n  {url}\n\n")
+    return 0
+
+
 COMMANDS: list[Command] = [
+    Command("views", "the operators' saved views: name, list query, Web UI address", cmd_views, _views_arguments),
     Command("stats", "management figures from visibility and the registry (no personal data)", cmd_stats, _stats_arguments),
     Command(
         "case-file",

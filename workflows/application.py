@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from temporalio import workflow
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.letters import LetterActivities
     from activities.registry import RegistryActivities
+    from domain import alerts
     from domain import deadlines as dl
     from domain import search_attributes as sa
     from domain.case import ApplicationInput, CaseOptions, CaseStatus, PermitView
@@ -112,9 +113,11 @@ class ApplicationWorkflow:
         await self._letter("acknowledgement", LetterKind.ACKNOWLEDGEMENT, **state.acknowledgement_facts())
         self._move(Trigger.REGISTERED, Phase.CHECKING_DOCUMENTS)
         watcher = asyncio.create_task(self._watch_decision_deadline())
+        period_watcher = asyncio.create_task(self._watch_period_alerts())
         while not state.closed:
             await self._step()
         watcher.cancel()
+        period_watcher.cancel()
         self._desk.answer_parked(f"The event was not applied: the case closed ({state.outcome}) before it could act on it.")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return state.status()
@@ -432,6 +435,37 @@ class ApplicationWorkflow:
         state = self._state
         return lambda: state.closed or (state.decision_due(), state.decide_alert) != seen
 
+    async def _watch_period_alerts(self) -> None:
+        """Wake at the instants the repair and appeal alerts change (domain/alerts.py), and publish them."""
+        state = self._state
+        while not state.closed:
+            seen = self._period_dues()
+            upcoming = alerts.period_thresholds(seen, workflow.now())
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: state.closed or self._period_dues() != seen,  # type: ignore[misc]
+                    timeout=upcoming[0] - workflow.now() if upcoming else None,
+                    timeout_summary="repair or appeal deadline approaching" if upcoming else None,
+                )
+            except TimeoutError:
+                self._publish()
+
+    def _period_dues(self) -> dict[str, datetime]:
+        return {k.value: v.due for k, v in self._state.deadlines.items() if k.value in alerts.PERIOD_LEADS}
+
+    def _alerts(self) -> dict[str, str | None]:
+        """DecisionAlert as the decision watcher raised it; repair and appeal alerts from now."""
+        state = self._state
+        now = workflow.now()
+        dues = self._period_dues()
+        repair = alerts.period_alert(dues.get("repair_by"), alerts.REPAIR_ALERT_LEAD, now)
+        appeal = alerts.period_alert(dues.get("appeal_by"), alerts.APPEAL_ALERT_LEAD, now)
+        return {
+            sa.DECISION_ALERT.name: state.decide_alert.value if state.decision_due() is not None else None,
+            sa.REPAIR_ALERT.name: repair.value if repair else None,
+            sa.APPEAL_ALERT.name: appeal.value if appeal else None,
+        }
+
     # --- updates ---------------------------------------------------------------------------
 
     def _validate(self, trigger: Trigger, body: Model) -> None:
@@ -492,7 +526,8 @@ class ApplicationWorkflow:
         Only attributes whose value changed are upserted, so a workflow task that moves the
         phase twice sends one upsert command, and a task that changes nothing sends none.
         """
-        self._published = upsert_changed(sa.APPLICATION, self._state.search_attributes(), self._published)
+        wanted = {**self._state.search_attributes(), **self._alerts()}
+        self._published = upsert_changed(sa.APPLICATION, wanted, self._published)
         details = self._state.details()
         if details != self._details:
             workflow.set_current_details(details)

@@ -46,6 +46,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.permits import PermitActivities
+    from domain import alerts
     from domain.deadlines import add_months
     from domain.messages import (
         BookSlot,
@@ -111,6 +112,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, move
     from domain.permit.view import EventOutcome, PermitView, details_markdown, view
+    from domain.search_attributes import PERMIT_ALERT
 
 # Search attributes (register them on the namespace: PermitStatus Keyword, PermitValidUntil
 # Datetime).  PermitValidUntil is the start of the last valid Dutch day.
@@ -159,7 +161,7 @@ class PermitWorkflow:
         self._lock = asyncio.Lock()
         self._version = 0
         self._renewed = False
-        self._published: tuple[str, date, bool] | None = None
+        self._published: tuple[str, date, bool, str] | None = None
 
     # --- the main loop -------------------------------------------------------------------
 
@@ -848,13 +850,21 @@ class PermitWorkflow:
     def _publish(self) -> None:
         state = self._state
         fine_proposed = state.open_fine() is not None
-        published = (state.status.value, state.valid_until, fine_proposed)
+        alert = alerts.permit_alert(
+            expired=state.status is PermitStatus.EXPIRED,
+            ended=state.status in (PermitStatus.WITHDRAWN, PermitStatus.REPLACED_BY_PERMANENT),
+            valid_until=state.valid_until,
+            window_opens=extension_window_opens(state.valid_until),
+            today=local_date(workflow.now()),
+        )
+        published = (state.status.value, state.valid_until, fine_proposed, alert.value)
         if published != self._published:
             workflow.upsert_search_attributes(
                 [
                     PERMIT_STATUS.value_set(state.status.value),
                     PERMIT_VALID_UNTIL.value_set(start_of_day(state.valid_until)),
                     FINE_PROPOSED.value_set(fine_proposed),
+                    PERMIT_ALERT.value_set(alert.value),
                 ]
             )
             self._published = published

@@ -16,6 +16,7 @@ figures compared with what the test drove.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -202,6 +203,7 @@ BATCH = {
     "unfounded": "HASA-2026-000902",
     "withdrawn": "HASA-2026-000903",
     "waiting": "HASA-2026-000904",
+    "overdue": "HASA-2026-000905",  # received 4 May 2026: its Vw 2000 period ended 4 Nov 2026
 }
 
 
@@ -224,12 +226,15 @@ def wait_for(stack: DevStack, app_id: str, phase: str, timeout: float = 60) -> N
 
 @pytest.fixture(scope="module")
 def batch(stack: DevStack, driven: dict[str, Any]) -> None:
-    """Four more cases under the current policy (received 27 November 2026, eu-2024-1348)."""
+    """Four more cases under the current policy (received 27 November 2026, eu-2024-1348), and
+    one received under the Vw 2000 whose decision period has passed, left undecided."""
     documents = stack.data_dir / "example-documents"
     lines = []
-    for app_id in BATCH.values():
+    for key, app_id in BATCH.items():
         raw = json.loads(EXAMPLE.read_text())
         raw["application_id"] = app_id
+        if key == "overdue":
+            raw["received_at"] = "2026-05-04T10:00:00+02:00"
         lines.append(json.dumps(raw))
     result = stack.starter("submit", "-", "--documents", str(documents), stdin="\n".join(lines))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -251,21 +256,21 @@ def stats(stack: DevStack, *args: str) -> dict[str, Any]:
 
 
 def test_stats_match_what_was_driven(stack: DevStack, batch: None, tmp_path: Path) -> None:
-    expected_phases = {"closed": 3, "appeal_window": 1, "awaiting_interview_decision": 1}
+    expected_phases = {"closed": 3, "appeal_window": 1, "awaiting_interview_decision": 2}
     deadline = time.monotonic() + 30
     figures = stats(stack)
     while figures["by_phase"] != expected_phases and time.monotonic() < deadline:
         time.sleep(1)  # visibility follows the workflows a moment later
         figures = stats(stack)
-    assert figures["cases"] == 5
+    assert figures["cases"] == 6
     assert figures["by_phase"] == expected_phases
     assert figures["by_outcome"] == {"granted": 2, "unfounded": 1, "withdrawn": 1}
     # a closed case keeps the step it closed in: the withdrawn one was at the interview step
-    assert figures["by_step"] == {"collect_permit": 2, "decision": 1, "interview": 2}
+    assert figures["by_step"] == {"collect_permit": 2, "decision": 1, "interview": 3}
     # The first case's first final decision came after its Vw 2000 period (ended 4 Nov 2026);
     # the batch's two were decided the day after receipt; the grant after the annulment
     # runs in a new period.
-    assert figures["decisions"] == {"within": 2, "after": 1, "after_annulment": 1, "open_overdue": 0}
+    assert figures["decisions"] == {"within": 2, "after": 1, "after_annulment": 1, "open_overdue": 1}
     assert {policy: lead["decisions"] for policy, lead in figures["lead_time"].items()} == {"eu-2024-1348": 2, "vw2000": 1}
     assert 180 < figures["lead_time"]["vw2000"]["median_days"] < 240  # 4 May to the day the test runs
     assert figures["permits"] == 2
@@ -278,7 +283,27 @@ def test_stats_match_what_was_driven(stack: DevStack, batch: None, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert chart.read_bytes().startswith(b"\x89PNG")
     text = stack.starter("stats", "--format", "table", "--since", "2020-01-01", check=True).stdout
-    assert "Cases (5) by step" in text
+    assert "Cases (6) by step" in text
     assert "awaiting_interview_decision" in text
     applicant = json.loads(EXAMPLE.read_text())["applicant"]
     assert applicant["family_name"] not in text + result.stdout
+
+
+async def test_overdue_case_carries_the_alert_and_the_documented_view_lists_it(stack: DevStack, batch: None) -> None:
+    from temporalio.client import Client
+
+    views = [json.loads(line) for line in stack.starter("views", "--format", "json", check=True).stdout.splitlines()]
+    overdue = next(v for v in views if v["name"] == "Decisions overdue")
+    assert overdue["query"] in (Path(__file__).resolve().parents[2] / "docs" / "operators.md").read_text()
+    assert overdue["url"].startswith("http://localhost:8233/namespaces/default/workflows?query=")
+    client = await Client.connect(stack.address)  # ids and search attributes only: no key needed
+    deadline = time.monotonic() + 30
+    listed: list[str] = []
+    while time.monotonic() < deadline:
+        listed = [w.id async for w in client.list_workflows(overdue["query"])]
+        if listed:
+            break
+        await asyncio.sleep(0.5)
+    assert listed == [f"application-{BATCH['overdue']}"]
+    approaching = next(v for v in views if v["name"] == "Decisions due within 14 days")
+    assert [w.id async for w in client.list_workflows(approaching["query"])] == []
