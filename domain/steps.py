@@ -79,19 +79,20 @@ PHASE_STEP: dict[Phase, Step] = {
     # CLOSED keeps the step the case was in when it closed; see CaseState.step.
 }
 
+# Each completes the sentence "the case is ..." (refusals, docs/operators.md).
 PHASE_TEXT: dict[Phase, str] = {
-    Phase.REGISTERING: "registering the application",
-    Phase.CHECKING_DOCUMENTS: "checking the documents",
+    Phase.REGISTERING: "being registered",
+    Phase.CHECKING_DOCUMENTS: "having its documents checked",
     Phase.AWAITING_DOCUMENTS: "waiting for missing documents (repair period)",
     Phase.AWAITING_INTERVIEW_DECISION: "waiting for the decision whether to interview",
     Phase.AWAITING_INTERVIEW_SLOT: "waiting for a free interview slot with an interpreter",
-    Phase.INTERVIEW_BOOKED: "interview booked; waiting for the report",
+    Phase.INTERVIEW_BOOKED: "waiting for the report of its booked interview",
     Phase.AWAITING_DECISION: "waiting for the decision",
-    Phase.INTENDED_DECISION: "intended decision sent; waiting for the lawyer's response",
+    Phase.INTENDED_DECISION: "waiting for the lawyer's response to the intended decision",
     Phase.AWAITING_FINAL_DECISION: "waiting for the final decision",
-    Phase.APPEAL_WINDOW: "final decision taken; appeal window open",
-    Phase.APPEAL_LODGED: "appeal lodged; waiting for the judgment",
-    Phase.AWAITING_COLLECTION: "permit issued; waiting for collection at the desk",
+    Phase.APPEAL_WINDOW: "decided, and the appeal window is open",
+    Phase.APPEAL_LODGED: "waiting for the court's judgment on the appeal",
+    Phase.AWAITING_COLLECTION: "waiting for the permit to be collected at the desk",
     Phase.CLOSED: "closed",
 }
 

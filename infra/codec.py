@@ -34,9 +34,10 @@ Why it is shaped so:
   with mode 0600 for ``make run``.  Production keys come from a secret store through the
   same variables.
 * Failures get their message and stack trace moved into an encoded attribute too
-  (``DefaultFailureConverterWithEncodedAttributes``): a pydantic ``ValidationError`` quotes
+  (``ServiceFailureConverter``, the SDK's encoding converter): a pydantic ``ValidationError`` quotes
   the offending input, which may be a name or a V-number, and failure messages are
-  otherwise stored in clear.
+  otherwise stored in clear.  The one exception is an event's refusal (``domain.refusal``):
+  built from event and phase names only, it stays readable so the Web UI can show it.
 """
 
 from __future__ import annotations
@@ -56,14 +57,19 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
+    DefaultFailureConverter,
     DefaultFailureConverterWithEncodedAttributes,
     EncodingPayloadConverter,
     PayloadCodec,
+    PayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
+
+from domain.refusal import REFUSAL_TYPE
 
 ENCODING = b"binary/encrypted"
 REFUSED_ENCODING = "binary/unencrypted-refused"
@@ -336,8 +342,26 @@ def data_converter(keyring: KeyRing | None, *, allow_plaintext: bool = False) ->
         pydantic_data_converter,
         payload_converter_class=ServicePayloadConverter,
         payload_codec=EncryptionCodec(keyring, allow_plaintext=allow_plaintext),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=ServiceFailureConverter,
     )
+
+
+class ServiceFailureConverter(DefaultFailureConverterWithEncodedAttributes):
+    """Encrypts failure messages and stack traces, except an event's refusal (``domain.refusal``).
+
+    A refusal is built from event, phase and status names only, so the Web UI's update
+    dialog can show why an event was refused; its stack trace is dropped (it says nothing
+    to an operator).
+    """
+
+    _clear = DefaultFailureConverter()  # the SDK's converter without encoded attributes
+
+    def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
+        if isinstance(exception, ApplicationError) and exception.type == REFUSAL_TYPE:
+            self._clear.to_failure(exception, payload_converter, failure)
+            failure.stack_trace = ""
+            return
+        super().to_failure(exception, payload_converter, failure)
 
 
 def generate_key_file(path: str | os.PathLike[str], key_id: str | None = None) -> Path:

@@ -26,6 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -67,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.permit.state import PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
+    from domain.refusal import REFUSAL_TYPE
     from domain.requirements import findings
     from domain.steps import APPLICATION_EVENTS, Outcome, Phase, Trigger, allowed, rejection
     from workflows.common import EventDesk, EventHandlers, Timer, call, register_updates, upsert_changed
@@ -472,9 +474,9 @@ class ApplicationWorkflow:
         """Refuse, with the reason, an event the case cannot act on now; the case is unchanged."""
         refusal = self._desk.refusal(trigger)
         if refusal is not None:
-            raise ValueError(refusal)
+            raise ApplicationError(refusal, type=REFUSAL_TYPE, non_retryable=True)  # readable in the Web UI
         if not allowed(self._state.phase, trigger):
-            raise ValueError(rejection(self._state.phase, trigger))
+            raise ApplicationError(rejection(self._state.phase, trigger), type=REFUSAL_TYPE, non_retryable=True)
         check = on.checks.get(trigger)
         if check is not None:
             check(self, body)

@@ -110,8 +110,9 @@ with workflow.unsafe.imports_passed_through():
         PermitWorkflowInput,
         Withdrawal,
     )
-    from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, move
+    from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, allowed, move, rejection
     from domain.permit.view import EventOutcome, PermitView, details_markdown, view
+    from domain.refusal import REFUSAL_TYPE
     from domain.search_attributes import PERMIT_ALERT
 
 # Search attributes (register them on the namespace: PermitStatus Keyword, PermitValidUntil
@@ -672,6 +673,8 @@ class PermitWorkflow:
 
     def _validate(self, trigger: PermitTrigger, event: Model) -> None:
         """Validator: reject with a sentence the caller can show; the state is untouched."""
+        if not allowed(self._state.status, trigger):  # names only: readable in the Web UI
+            raise ApplicationError(rejection(self._state.status, trigger), type=REFUSAL_TYPE, non_retryable=True)
         check_event(self._state, trigger, event, local_date(workflow.now()))
 
     def _recheck(self, trigger: PermitTrigger, event: Model) -> None:

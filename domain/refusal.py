@@ -1,0 +1,13 @@
+"""The failure type of a refused event, which the payload codec leaves readable.
+
+A refusal says which event was refused and why, in words built only from the event's name,
+the case's phase or the permit's status and the transition table (``domain.machine``,
+``domain.permit.transitions``): no personal data.  The Web UI shows a failure's message in
+the update dialog, and encrypted failures show only "Encoded failure", so refusals carry
+this ``ApplicationError`` type, which ``infra.codec.ServiceFailureConverter`` does not
+encrypt.  Every other failure (a validation error can quote what was sent) stays encrypted.
+"""
+
+from __future__ import annotations
+
+REFUSAL_TYPE = "EventRefused"
