@@ -124,6 +124,28 @@ class DevStack:
 
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         generate_key_file(self.key_file)
+        self.start_server()
+        self.starter("setup", check=True)
+        self._spawn(
+            "codec-server",
+            [
+                sys.executable,
+                "-m",
+                "infra.codec_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.codec_port),
+                "--enable-encode",
+            ],
+        )
+        self._spawn("worker", [sys.executable, "worker.py"])
+        wait_for_port(self.codec_port)
+        if self.with_ui:
+            wait_for_port(self.ui_port)
+
+    def start_server(self) -> None:
+        """The dev server (with its Web UI unless headless), its history in ``temporal.sqlite3``."""
         server = [
             str(BIN / "temporal"),
             "server",
@@ -145,24 +167,11 @@ class DevStack:
             server += ["--search-attribute", attribute]
         self._spawn("temporal", server)
         wait_for_port(self.frontend_port)
-        self.starter("setup", check=True)
-        self._spawn(
-            "codec-server",
-            [
-                sys.executable,
-                "-m",
-                "infra.codec_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.codec_port),
-                "--enable-encode",
-            ],
-        )
-        self._spawn("worker", [sys.executable, "worker.py"])
-        wait_for_port(self.codec_port)
-        if self.with_ui:
-            wait_for_port(self.ui_port)
+
+    def restart_server(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the dev server and start it again on the same SQLite file and port."""
+        self.stop_process("temporal", sig)
+        self.start_server()
 
     def starter(self, *args: str, check: bool = False, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(

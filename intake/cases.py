@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -152,7 +157,7 @@ async def send_event(client: Client, application_id: str, event: str, body: Mode
     try:
         async with asyncio.timeout(wait_seconds):
             return await handle.execute_update(event, body)
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise Unavailable(
             f"no worker completed the event within {wait_seconds:g} s (HASA_SEND_TIMEOUT_SECONDS): is a worker running? "
             "The event was not applied now; a worker that starts later applies it at most once. "
