@@ -125,22 +125,67 @@ def local(instant: datetime) -> str:
     return instant.astimezone(AMSTERDAM).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def details_markdown(status: CaseStatus) -> str:
+# Plain labels for the details (the keys stay in `starter.py status` and the search attributes).
+DEADLINE_LABELS: dict[str, str] = {
+    "repair_by": "Repair period ends",
+    "respond_by": "Response to the intended decision due",
+    "admissibility_by": "Admissibility decision due",
+    "decide_by": "Decision due",
+    "appeal_by": "Appeal window closes",
+}
+OUTCOME_LABELS: dict[str, str] = {
+    "granted": "granted",
+    "inadmissible": "inadmissible",
+    "manifestly_unfounded": "manifestly unfounded",
+    "unfounded": "unfounded",
+    "not_processed": "not processed",
+    "withdrawn": "withdrawn",
+}
+
+
+def _when(instant: datetime) -> str:
+    # Non-breaking spaces keep a date on one line in the Web UI's narrow details pane.
+    return local(instant).replace(" ", "\u00a0")
+
+
+def details_markdown(status: CaseStatus, *, missing_nl: list[str] | None = None, accepts: list[str] | None = None) -> str:
+    """The Web UI's current details: plain labels, one fact per line, times in Dutch time.
+
+    ``missing_nl`` are the outstanding documents in Dutch (the same items, as the letter
+    says them); ``accepts`` the events the case takes now (from the transition table).
+    """
+    outcome = OUTCOME_LABELS.get(status.outcome or "", status.outcome or "")
     lines = [f"**Step {status.step_number} of 7: {status.step_title}**", ""]
-    lines.append(f"Phase: `{status.phase}`" + (f" · outcome: **{status.outcome}**" if status.outcome else ""))
-    lines.append(f"Policy: `{status.policy_version}`")
+    lines.append(f"- Phase: {status.phase.replace('_', ' ')}" + (f" · outcome: **{outcome}**" if outcome else ""))
+    lines.append(f"- Policy: {status.policy_version}")
+    if accepts is not None:
+        lines.append("- Accepts now: " + (", ".join(f"`{name}`" for name in accepts) if accepts else "no events"))
     if status.deadlines:
-        lines += ["", "| deadline | due | basis |", "|---|---|---|"]
+        lines += ["", "**Deadlines** (Dutch time)"]
         for key, due in status.deadlines.items():
-            lines.append(f"| {key} | {local(due)} | {status.deadline_basis.get(key, '')} |")
+            basis = status.deadline_basis.get(key, "")
+            lines.append(f"- {DEADLINE_LABELS.get(key, key)}: **{_when(due)}**" + (f" ({basis})" if basis else ""))
+    if status.decisions:
+        lines += ["", "**Decisions**"]
+        for d in status.decisions:
+            kind = "decision" if d.final else "intended decision"
+            lines.append(f"- {kind} {d.sequence}: {OUTCOME_LABELS.get(d.outcome, d.outcome)}, {_when(d.decided_at)}")
+        if status.appeal_court_case_lodged:
+            lines.append("- appeal lodged; waiting for the judgment")
     if status.outstanding_documents:
-        lines += ["", f"Outstanding ({len(status.outstanding_documents)}):"]
-        lines += [f"- {item}" for item in status.outstanding_documents]
+        lines += ["", f"**Outstanding documents** ({len(status.outstanding_documents)})"]
+        dutch = missing_nl or []
+        for n, item in enumerate(status.outstanding_documents):
+            nl = dutch[n] if n < len(dutch) and dutch[n] else ""
+            lines.append(f"- {item}" + (f" / _{nl}_" if nl else ""))
     if status.interview.starts_at is not None and status.phase == "interview_booked":
-        lines += ["", f"Interview: {local(status.interview.starts_at)}"]
+        lines += ["", f"**Interview**: {_when(status.interview.starts_at)}"]
     if status.permit is not None:
-        state = "collected" if status.permit.collected else "waiting at the desk"
-        lines += ["", f"Permit: type {status.permit.permit_type}, valid until {status.permit.valid_until}, {state}"]
+        p = status.permit
+        state = f"collected {p.collected_on}" if p.collected else "waiting at the desk"
+        if not p.collected and p.desk_appointment is not None:
+            state += f" (appointment {_when(p.desk_appointment)})"
+        lines += ["", f"**Permit**: type {p.permit_type}, valid {p.valid_from} to {p.valid_until}, {state}"]
     if status.warnings:
-        lines += ["", "Warnings:"] + [f"- ⚠ {w}" for w in status.warnings]
+        lines += ["", "**Warnings**"] + [f"- ⚠ {w}" for w in status.warnings]
     return "\n".join(lines)

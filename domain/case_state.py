@@ -35,7 +35,7 @@ from domain.search_attributes import (
     INTERVIEW_AT,
     POLICY_VERSION,
 )
-from domain.steps import NEGATIVE_OUTCOMES, PHASE_STEP, Outcome, Phase, Step, Trigger, move
+from domain.steps import APPLICATION_EVENTS, MACHINE, NEGATIVE_OUTCOMES, PHASE_STEP, Outcome, Phase, Step, Trigger, move
 
 
 class DeadlineKind(enum.StrEnum):
@@ -356,7 +356,10 @@ class CaseState(BaseModel):
 
     def details(self) -> str:
         """The Web UI's current details (no personal data)."""
-        return details_markdown(self.status())
+        status = self.status()
+        missing_nl = [m.message_nl for m in self.missing] if status.outstanding_documents else []
+        accepts = [t.value for t in APPLICATION_EVENTS if MACHINE.allowed(self.phase, t)]
+        return details_markdown(status, missing_nl=missing_nl, accepts=accepts)
 
     def search_attributes(self) -> dict[str, Any]:
         """The value of each application search attribute now (None: unset)."""

@@ -408,6 +408,10 @@ class ApplicationWorkflow:
             id=permit_workflow_id(app_id),
             parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=f"Residence permit of application {app_id}",
+            static_details=(
+                "Verblijfsvergunning asiel (IND). Personal data is in the encrypted input; "
+                "see current details for the status, the dates and what is due."
+            ),
         )
 
     # --- the decision-deadline watcher -----------------------------------------------------
@@ -520,6 +524,7 @@ class ApplicationWorkflow:
                 facts={"policy_version": self._policy.id, **facts},
                 items=items or [],
             ),
+            summary=f"letter: {kind.value.replace('_', ' ')}",
         )
 
     def _publish(self) -> None:

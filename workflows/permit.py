@@ -692,6 +692,7 @@ class PermitWorkflow:
             arg,
             start_to_close_timeout=REGISTRY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
+            summary=method.__name__.replace("_", " "),  # what the Web UI shows on the activity
         )
 
     async def _record_status(
@@ -742,6 +743,7 @@ class PermitWorkflow:
             result_type=PermitIssued,
             start_to_close_timeout=REGISTRY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
+            summary=f"issue card ({purpose})",
         )
         return issued
 
@@ -771,6 +773,7 @@ class PermitWorkflow:
             result_type=SlotBooking,
             start_to_close_timeout=REGISTRY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
+            summary="book desk appointment",
         )
         if not booking.booked or booking.starts_at is None:
             card.booking_retry_at = now + timedelta(hours=self._settings.desk_booking_retry_hours)
@@ -805,6 +808,7 @@ class PermitWorkflow:
             result_type=LettersSent,
             start_to_close_timeout=LETTER_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
+            summary=f"letter: {kind.value.replace('_', ' ')}",
         )
 
     async def _send_extension_reminder(self, months_before: int, due_at: datetime) -> None:

@@ -69,7 +69,7 @@ def upcoming(state: PermitState) -> list[TimelineItem]:
             items.append(
                 TimelineItem(
                     on=local_date(reminder.due_at),
-                    text=f"extension reminder ({reminder.months_before} months before expiry) due",
+                    text=f"extension reminder ({_months(reminder.months_before)} before expiry) due",
                     done=False,
                 )
             )
@@ -155,3 +155,7 @@ def details_markdown(state: PermitState) -> str:
             lines.append(f"| {local_date(entry.at)} | done | {entry.text} |")
     lines.extend(f"| {item.on} | due | {item.text} |" for item in upcoming(state))
     return "\n".join(lines)
+
+
+def _months(n: int) -> str:
+    return f"{n} month" if n == 1 else f"{n} months"
