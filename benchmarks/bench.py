@@ -101,7 +101,7 @@ with workflow.unsafe.imports_passed_through():
     from infra.codec import KeyRing, data_converter
     from infra.devstack import SEARCH_ATTRIBUTE_FLAGS, free_port, make_example_documents, wait_for_port
     from infra.logconfig import configure_logging
-    from tests.workflows.fakes import FakeRegistry
+    from tests.support.fakes import FakeWorld as FakeRegistry
     from workflows.application import ApplicationWorkflow
     from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
     from workflows.names import APPLICATION_WORKFLOW

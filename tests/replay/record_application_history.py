@@ -15,9 +15,9 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from infra.codec import KeyRing, generate_key_file
+from tests.support.fakes import FakeWorld
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
-from tests.workflows.fakes import FakeRegistry
 from tests.workflows.test_application import DECIDE, make_application, send, start, wait_phase
 from workflows.application import ApplicationWorkflow
 
@@ -32,7 +32,7 @@ def keyring() -> KeyRing:
 async def record() -> None:
     environment = await start_environment(keyring())
     try:
-        fake = FakeRegistry()
+        fake = FakeWorld()
         async with Worker(
             environment.client,
             task_queue="record",

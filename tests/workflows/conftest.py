@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from temporalio.worker import Worker
 from domain.search_attributes import indexed_types
 from infra.codec import KeyRing, data_converter
 from tests.conftest import binary
+from tests.support.temporal import worker as support_worker
 
 
 async def start_environment(keyring: KeyRing) -> WorkflowEnvironment:
@@ -59,11 +59,6 @@ def client(env: WorkflowEnvironment) -> Client:
 @pytest.fixture
 def new_worker(client: Client) -> Callable[..., Worker]:
     def make(workflows: Sequence[type], activities: Sequence[Callable[..., Any]]) -> Worker:
-        return Worker(
-            client,
-            task_queue=f"tq-{uuid.uuid4()}",
-            workflows=list(workflows),
-            activities=list(activities),
-        )
+        return support_worker(client, workflows, activities)
 
     return make

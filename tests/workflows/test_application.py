@@ -1,7 +1,9 @@
 """Every path of the application workflow, on the time-skipping test server.
 
-The activities are in-memory fakes (tests/workflows/fakes.py) with the real contracts; the
-real components are exercised by tests/unit and the end-to-end test.
+The activities are the one set of in-memory fakes (tests/support/fakes.py) with the real
+contracts; the real components are exercised by tests/unit and the end-to-end test.  After
+every event and every phase reached, the test also checks what operators see: the search
+attributes and the current details agree with the case's status.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from domain.identifiers import application_workflow_id
 from domain.models import Application
 from domain.steps import EVENT_MODELS
 from tests.conftest import EXAMPLE
+from tests.support.fakes import FakeWorld
+from tests.support.temporal import assert_operators_see, poll
 from tests.workflows.fake_permit import FakePermitWorkflow
-from tests.workflows.fakes import FakeRegistry
 from workflows.application import ApplicationWorkflow
 
 _ids = itertools.count(1)
@@ -76,16 +79,14 @@ async def status(handle: WorkflowHandle[Any, CaseStatus]) -> CaseStatus:
 
 
 async def wait_phase(handle: WorkflowHandle[Any, CaseStatus], phase: str) -> CaseStatus:
-    for _ in range(200):
-        current = await status(handle)
-        if current.phase == phase:
-            return current
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"case never reached {phase}; it is {current.phase}")
+    reached = await poll(lambda: status(handle), lambda s: s.phase == phase, f"phase {phase}")
+    await assert_operators_see(handle, reached)
+    return reached
 
 
 async def send(handle: WorkflowHandle[Any, CaseStatus], event: str, body: dict[str, Any]) -> CaseStatus:
     result: CaseStatus = await handle.execute_update(event, EVENT_MODELS[event].model_validate(body), result_type=CaseStatus)
+    await assert_operators_see(handle, result)
     return result
 
 
@@ -93,16 +94,16 @@ DECIDE = {"grounds": "new elements assessed", "decided_by": "officer-17"}
 
 
 @pytest.fixture
-def fake() -> FakeRegistry:
-    return FakeRegistry()
+def fake() -> FakeWorld:
+    return FakeWorld()
 
 
 @pytest.fixture
-async def worker(new_worker: Callable[..., Worker], fake: FakeRegistry) -> Worker:
+async def worker(new_worker: Callable[..., Worker], fake: FakeWorld) -> Worker:
     return new_worker(workflow_classes(), fake.activities())
 
 
-async def test_granted_without_interview(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_granted_without_interview(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         first = await wait_phase(handle, "awaiting_interview_decision")
@@ -156,7 +157,7 @@ async def test_the_web_ui_lists_every_event_as_an_update(client: Client, worker:
         await send(handle, "withdraw", {"reason": "test over"})
 
 
-async def test_grant_may_name_a_later_effective_date(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_grant_may_name_a_later_effective_date(client: Client, worker: Worker, fake: FakeWorld) -> None:
     """A permit starts on the day of receipt (ABRvS 4 March 2024, 202107377/1/V1) unless the
     decision names a later effective date with a reason; an earlier date is refused."""
     async with worker:
@@ -189,7 +190,7 @@ async def test_grant_may_name_a_later_effective_date(client: Client, worker: Wor
         await handle.result()
 
 
-async def test_granted_after_interview(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_granted_after_interview(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
@@ -208,7 +209,7 @@ async def test_granted_after_interview(client: Client, worker: Worker, fake: Fak
 
 
 async def test_no_interview_slot_is_a_visible_wait(
-    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeWorld
 ) -> None:
     fake.slots_free = False
     async with worker:
@@ -225,7 +226,7 @@ async def test_no_interview_slot_is_a_visible_wait(
 
 
 async def test_inadmissible_closes_when_the_appeal_window_ends(
-    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeWorld
 ) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
@@ -246,7 +247,7 @@ async def test_inadmissible_closes_when_the_appeal_window_ends(
     assert fake.decisions[0].appeal_by is not None
 
 
-async def test_not_processed_after_the_repair_period(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_not_processed_after_the_repair_period(client: Client, worker: Worker, fake: FakeWorld) -> None:
     fake.complete_from_round = 99
     async with worker:
         handle = await start(client, worker, make_application())
@@ -260,7 +261,7 @@ async def test_not_processed_after_the_repair_period(client: Client, worker: Wor
     assert fake.letter_kinds() == ["acknowledgement", "documents_missing", "not_processed"]
 
 
-async def test_four_hour_repair_after_earlier_repeat_applications(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_four_hour_repair_after_earlier_repeat_applications(client: Client, worker: Worker, fake: FakeWorld) -> None:
     fake.complete_from_round = 99
     async with worker:
         handle = await start(client, worker, make_application(earlier_repeat_applications=2))
@@ -272,7 +273,7 @@ async def test_four_hour_repair_after_earlier_repeat_applications(client: Client
     assert final.outcome == "not_processed"
 
 
-async def test_repaired_documents_continue_the_case(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_repaired_documents_continue_the_case(client: Client, worker: Worker, fake: FakeWorld) -> None:
     fake.complete_from_round = 2
     async with worker:
         handle = await start(client, worker, make_application())
@@ -293,7 +294,7 @@ async def test_repaired_documents_continue_the_case(client: Client, worker: Work
     assert [d.id for d in fake.checks[1].documents][-1] == "doc-5"
 
 
-async def test_withdrawn(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_withdrawn(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
@@ -304,7 +305,7 @@ async def test_withdrawn(client: Client, worker: Worker, fake: FakeRegistry) -> 
     assert fake.letter_kinds() == ["acknowledgement", "withdrawal"]
 
 
-async def test_old_policy_intended_decision_then_final(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_old_policy_intended_decision_then_final(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application(received_at="2026-05-04T10:00:00+02:00"))
         first = await wait_phase(handle, "awaiting_interview_decision")
@@ -327,7 +328,7 @@ async def test_old_policy_intended_decision_then_final(client: Client, worker: W
 
 
 async def test_old_policy_response_period_passes(
-    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeRegistry
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeWorld
 ) -> None:
     async with worker:
         handle = await start(client, worker, make_application(received_at="2026-06-11T16:00:00+02:00"))
@@ -341,7 +342,7 @@ async def test_old_policy_response_period_passes(
         assert granted.outcome == "granted"
 
 
-async def test_new_policy_from_12_june_2026(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_new_policy_from_12_june_2026(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application(received_at="2026-06-12T08:00:00+02:00"))
         first = await wait_phase(handle, "awaiting_interview_decision")
@@ -357,7 +358,7 @@ async def test_new_policy_from_12_june_2026(client: Client, worker: Worker, fake
     assert [d.final for d in fake.decisions] == [True]
 
 
-async def test_appeal_annulled_then_a_new_decision(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_appeal_annulled_then_a_new_decision(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
@@ -376,7 +377,7 @@ async def test_appeal_annulled_then_a_new_decision(client: Client, worker: Worke
     assert [d.sequence for d in fake.decisions] == [1, 2]
 
 
-async def test_appeal_upheld_closes(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_appeal_upheld_closes(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
@@ -408,7 +409,7 @@ async def test_appeal_upheld_closes(client: Client, worker: Worker, fake: FakeRe
     ],
 )
 async def test_rejected_events_leave_the_case_unchanged(
-    client: Client, worker: Worker, fake: FakeRegistry, event: str, body: dict[str, Any], reason: str
+    client: Client, worker: Worker, fake: FakeWorld, event: str, body: dict[str, Any], reason: str
 ) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
@@ -424,7 +425,7 @@ async def test_rejected_events_leave_the_case_unchanged(
     assert len(fake.decisions) == 0
 
 
-async def test_withdraw_after_final_decision_is_rejected(client: Client, worker: Worker, fake: FakeRegistry) -> None:
+async def test_withdraw_after_final_decision_is_rejected(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
@@ -436,7 +437,7 @@ async def test_withdraw_after_final_decision_is_rejected(client: Client, worker:
         assert await status(handle) == before
 
 
-async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnvironment, fake: FakeRegistry) -> None:
+async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
     worker = Worker(client, task_queue="deadline", workflows=workflow_classes(), activities=fake.activities())
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
@@ -450,3 +451,35 @@ async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnviron
         assert any(w.startswith("decision deadline passed") for w in later.warnings)
         assert not any(w.startswith("decision due by") for w in later.warnings)
         await handle.terminate("test over")  # before its own server shuts down
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("decision", {"outcome": "granted", **DECIDE}), ("decision", {"outcome": "granted", **DECIDE})),
+        (("decision", {"outcome": "unfounded", **DECIDE}), ("withdraw", {"reason": "returning voluntarily"})),
+    ],
+    ids=["same-event-twice", "decision-and-withdraw"],
+)
+async def test_concurrent_events_one_accepted_one_refused(
+    client: Client, worker: Worker, fake: FakeWorld, first: tuple[str, dict[str, Any]], second: tuple[str, dict[str, Any]]
+) -> None:
+    """Two events sent at once while the case acts: one is accepted and applied once, the
+    other is refused with the reason, and nothing happens twice (one decision, one permit)."""
+    async with worker:
+        handle = await start(client, worker, make_application())
+        await wait_phase(handle, "awaiting_interview_decision")
+        await send(handle, "interview-decision", {"needed": False, "reason": "the file suffices"})
+        results = await asyncio.gather(send(handle, *first), send(handle, *second), return_exceptions=True)
+        accepted = [r for r in results if isinstance(r, CaseStatus)]
+        refused = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+        assert (len(accepted), len(refused)) == (1, 1), results
+        assert "not allowed now" in str(refused[0].cause)
+        after = await status(handle)
+        assert after == accepted[0]
+        await assert_operators_see(handle, after)
+    if after.outcome == "withdrawn":
+        assert (len(fake.decisions), len(fake.closed), fake.letter_kinds().count("withdrawal")) == (0, 1, 1)
+    else:
+        assert (len(fake.decisions), len(fake.closed)) == (1, 0)
+        assert len(fake.permits) == (1 if after.outcome == "granted" else 0)

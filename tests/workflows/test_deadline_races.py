@@ -30,7 +30,7 @@ from temporalio.worker import Worker
 
 from domain.case import CaseStatus
 from domain.messages import CaseClosed, CloseCase, LettersSent, SendLetter
-from tests.workflows.fakes import FakeRegistry
+from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import DECIDE, make_application, send, start, status, wait_phase, workflow_classes
 from workflows.common import EventDesk
 
@@ -39,7 +39,7 @@ ANSWER_WITHIN = 10.0
 
 
 @dataclass
-class GatedRegistry(FakeRegistry):
+class GatedRegistry(FakeWorld):
     """The fakes, with one activity held open: ``send_letter`` of ``hold_letter``, or ``close_case``."""
 
     hold_letter: str | None = None
