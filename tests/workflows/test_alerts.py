@@ -22,13 +22,13 @@ from temporalio.worker import Worker
 
 from domain.deadlines import AMSTERDAM
 from domain.search_attributes import APPEAL_ALERT, DECISION_ALERT, REPAIR_ALERT
-from tests.workflows.fakes import FakeRegistry
+from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import make_application, start, status, wait_phase, workflow_classes
 
 
 @pytest.fixture
-def fake() -> FakeRegistry:
-    return FakeRegistry()
+def fake() -> FakeWorld:
+    return FakeWorld()
 
 
 async def attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
@@ -41,7 +41,7 @@ async def attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     return {name: json.loads(p.data) for name, p in fields.items() if p.data and p.metadata.get("encoding") == b"json/plain"}
 
 
-async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env: WorkflowEnvironment, fake: FakeRegistry) -> None:
+async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
     worker = Worker(client, task_queue="alerts", workflows=workflow_classes(), activities=fake.activities())
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
@@ -61,7 +61,7 @@ async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env:
         await handle.terminate("test over")
 
 
-async def test_repair_alert_before_the_repair_period_ends(own_env: WorkflowEnvironment, fake: FakeRegistry) -> None:
+async def test_repair_alert_before_the_repair_period_ends(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
     fake.complete_from_round = 99
     worker = Worker(client, task_queue="alerts", workflows=workflow_classes(), activities=fake.activities())

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from domain.case import CaseStatus
 from domain.identifiers import application_workflow_id
 from domain.models import DecisionEvent, InterviewDecisionEvent
-from tests.workflows.fakes import FakeRegistry
+from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import _started, make_application, start, wait_phase, workflow_classes
 from workflows.application import ApplicationInput, ApplicationWorkflow, CaseOptions
 
@@ -32,7 +32,7 @@ def plain_client(client: Client) -> Client:
 async def test_a_start_in_clear_fails_before_any_step(
     client: Client, plain_client: Client, new_worker: Callable[..., Worker]
 ) -> None:
-    fake = FakeRegistry()
+    fake = FakeWorld()
     async with new_worker(workflow_classes(), fake.activities()) as worker:
         app = make_application()
         handle = await plain_client.start_workflow(
@@ -61,7 +61,7 @@ async def test_a_start_in_clear_fails_before_any_step(
 async def test_an_update_in_clear_is_refused_and_changes_nothing(
     client: Client, plain_client: Client, new_worker: Callable[..., Worker]
 ) -> None:
-    fake = FakeRegistry()
+    fake = FakeWorld()
     async with new_worker(workflow_classes(), fake.activities()) as worker:
         handle = await start(client, worker, make_application())
         before = await wait_phase(handle, "awaiting_interview_decision")
