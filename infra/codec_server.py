@@ -135,6 +135,8 @@ def build_app(
         response: web.StreamResponse
         if origin is not None and origin != allowed_origin:
             response = _json_error(403, "origin not allowed")
+            # The origin (an address, never a payload) makes "Codec Server could not connect" traceable.
+            log.warning("codec request refused: origin not allowed", origin=origin[:200], allowed_origin=allowed_origin)
         elif request.match_info.http_exception is not None:
             response = _json_error(request.match_info.http_exception.status, "no such endpoint")
         elif request.method == "OPTIONS":

@@ -66,6 +66,11 @@ class DevStack:
         return f"127.0.0.1:{self.frontend_port}"
 
     @property
+    def ui_codec_url(self) -> str:
+        """The codec endpoint as the Web UI (and so the browser) calls it: on localhost, like the UI."""
+        return f"http://localhost:{self.codec_port}"
+
+    @property
     def codec_url(self) -> str:
         return f"http://127.0.0.1:{self.codec_port}"
 
@@ -160,7 +165,7 @@ class DevStack:
             "warn",
         ]
         if self.with_ui:
-            server += ["--ui-port", str(self.ui_port), "--ui-codec-endpoint", f"http://localhost:{self.codec_port}"]
+            server += ["--ui-port", str(self.ui_port), "--ui-codec-endpoint", self.ui_codec_url]
         else:
             server += ["--headless"]
         for attribute in SEARCH_ATTRIBUTE_FLAGS:
@@ -265,7 +270,8 @@ def run(data_dir: Path) -> int:
             f"""
 The service is running.
   Web UI:        http://localhost:{stack.ui_port}/namespaces/default/workflows
-                 (payloads decode through the codec server at {stack.codec_url})
+                 (payloads decode through the codec server at {stack.ui_codec_url}; open the UI
+                 as localhost, not 127.0.0.1: the codec server answers only the UI's origin)
   CLI in clear:  temporal workflow show -w application-{app_id} --codec-endpoint {stack.codec_url} \\
                      --codec-auth "Bearer $(cat {data_dir / "codec-token"})"
   The case:      .venv/bin/python starter.py status {app_id}

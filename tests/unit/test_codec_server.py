@@ -305,3 +305,17 @@ async def test_logs_never_hold_payload_contents(make_client: MakeClient) -> None
     assert V_NUMBER not in text
     assert "Haddad" not in text
     assert base64.b64encode(plain_payload().data).decode()[:16] not in text
+
+
+async def test_a_refused_origin_is_logged_without_the_payload(make_client: MakeClient) -> None:
+    """So "Codec Server could not connect" in the Web UI can be traced to a wrong origin (issue 12)."""
+    client = await make_client()
+    with structlog.testing.capture_logs() as logs:
+        response = await client.post(
+            "/decode", json={"payloads": [{"data": "c2VjcmV0"}]}, headers={"Origin": "http://127.0.0.1:8233"}
+        )
+    assert response.status == 403
+    [refused] = [e for e in logs if e["event"] == "codec request refused: origin not allowed"]
+    assert refused["origin"] == "http://127.0.0.1:8233"
+    assert refused["allowed_origin"] == UI_ORIGIN
+    assert "c2VjcmV0" not in repr(logs)
