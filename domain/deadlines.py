@@ -154,7 +154,7 @@ _EVERY_YEAR = frozenset(
 _MONARCH_DAY = frozenset({"King's Day", "Queen's Day"})
 
 
-def _build_calendar() -> Mapping[int, Mapping[date, str]]:
+def _build_calendar() -> Mapping[int, Mapping[date, str]]:  # noqa: C901  # builds and checks the Atw calendar at import in one pass
     source = holidays.country_holidays("NL", years=SUPPORTED_YEARS, language="en_US", expand=False)
     names: dict[date, list[str]] = {}
 

@@ -185,7 +185,7 @@ class KeyRing:
         return cls(keys, current or next(iter(keys)))
 
     @classmethod
-    def from_file(cls, path: Path, current: str | None = None, *, require_private: bool = True) -> KeyRing:
+    def from_file(cls, path: Path, current: str | None = None, *, require_private: bool = True) -> KeyRing:  # noqa: C901  # one refusal per way a key file can be wrong, each named
         """Read a key file; one that its group or others can read is refused (``require_private``)."""
         try:
             mode = path.stat().st_mode

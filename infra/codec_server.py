@@ -95,7 +95,7 @@ def check_binding(host: str, token: str | None, *, private_network: bool = False
         )
 
 
-def build_app(
+def build_app(  # noqa: C901, PLR0915  # the app factory: its routes are closures over the key ring and the settings
     keyring: KeyRing,
     cors_origin: str = DEFAULT_CORS_ORIGIN,
     token: str | None = None,

@@ -62,7 +62,7 @@ async def _run(command: Command, args: argparse.Namespace, settings: Settings) -
     return int(result)
 
 
-def run_command(
+def run_command(  # noqa: PLR0911, PLR0913  # the CLI's one entry point: one return per exit path
     prog: str,
     description: str,
     commands: Sequence[Command],

@@ -107,7 +107,7 @@ def read_records(source: str, limit: int = MAX_RECORD_CHARS) -> Iterator[Record]
         raise UsageError(f"{source}: not UTF-8 text") from None
 
 
-def _records(lines: Iterator[tuple[int, str, bool]], limit: int) -> Iterator[Record]:
+def _records(lines: Iterator[tuple[int, str, bool]], limit: int) -> Iterator[Record]:  # noqa: C901  # a streaming reader: JSON document or JSON Lines, limits per record
     pending: list[tuple[int, str]] = []  # lines of a document that spans several lines
     size = 0
 
@@ -340,7 +340,7 @@ class DocumentFiles:
         self.added.clear()
 
 
-def parse_application(text: str, files: DocumentFiles, *, ingest: bool) -> tuple[Application | None, list[FieldError]]:
+def parse_application(text: str, files: DocumentFiles, *, ingest: bool) -> tuple[Application | None, list[FieldError]]:  # noqa: PLR0911  # one early return per stage of validation
     """Validate one record; files it names are ingested only when the whole record is valid."""
     raw, errors = load_json(text)
     if errors:

@@ -227,7 +227,7 @@ def _workflow(fact: Fact) -> Literal["application", "permit"]:
     return "permit" if fact.workflow_id.startswith("permit-") else "application"
 
 
-def entry(fact: Fact) -> Entry | None:
+def entry(fact: Fact) -> Entry | None:  # noqa: C901  # one branch per kind of fact in the chronology
     """A fact as a line of the chronology; None for facts that say nothing to a reader."""
     data: Any = None
     actor: str | None = None
@@ -544,7 +544,7 @@ async def build(client: Client, keyring: KeyRing, registry_url: str, application
     )
 
 
-def assemble(
+def assemble(  # noqa: PLR0913, PLR0917  # the case file from its four sources, named
     application_id: str,
     case_runs: Sequence[RunHistory],
     permit_runs: Sequence[RunHistory],

@@ -35,7 +35,7 @@ class PermitRuleError(ValueError):
     """An event the rules do not accept now; the message is shown to the caller as is."""
 
 
-def check_event(state: PermitState, trigger: PermitTrigger, event: Model, today: date) -> None:
+def check_event(state: PermitState, trigger: PermitTrigger, event: Model, today: date) -> None:  # noqa: C901  # one rule per event: a dispatch over the permit's triggers
     """Raise ``PermitRuleError`` with a caller-facing sentence if ``event`` is not accepted now.
 
     ``today`` is the Dutch date of the workflow's clock.  The same check runs in the update

@@ -148,7 +148,7 @@ def send_update(page: Page, name: str, body: dict[str, Any]) -> None:
     page.get_by_test_id("confirm-modal-button").filter(visible=True).first.click()
 
 
-def test_an_operator_reads_and_moves_a_case_in_the_web_ui_through_the_codec_server(
+def test_an_operator_reads_and_moves_a_case_in_the_web_ui_through_the_codec_server(  # noqa: PLR0915  # one scripted walk through the Web UI, step by step
     stack: DevStack, chromium: Path, cases: None
 ) -> None:
     from playwright.sync_api import expect, sync_playwright

@@ -45,7 +45,7 @@ COUNTS = {"records": 0, "valid": 0, "invalid": 0}
 SCHEMA = Application.model_json_schema()
 
 
-def from_schema(node: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrategy[Any]:
+def from_schema(node: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrategy[Any]:  # noqa: C901, PLR0911  # one strategy per JSON Schema construct
     """A strategy for the JSON values ``node`` (a pydantic JSON Schema subset) accepts."""
     if "$ref" in node:
         return st.deferred(lambda: from_schema(defs[node["$ref"].rsplit("/", 1)[-1]], defs))
@@ -145,7 +145,7 @@ def replace_at(node: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> str:
+def mutated(draw: st.DrawFn) -> str:  # noqa: PLR0911  # one return per kind of mutation
     """One JSON line: a schema-shaped record, mostly with one thing broken."""
     record = draw(records)
     kind = draw(
