@@ -116,6 +116,7 @@ def _records(lines: Iterator[tuple[int, str, bool]], limit: int) -> Iterator[Rec
             if text.strip():
                 yield Record(n, text.strip())
 
+    json_lines = False  # once a line held a whole record, every line is one (no second parse)
     for number, line, too_long in lines:
         if too_long:
             yield from one_per_line()
@@ -125,7 +126,8 @@ def _records(lines: Iterator[tuple[int, str, bool]], limit: int) -> Iterator[Rec
         if not pending:
             if not line.strip():
                 continue
-            if _complete(line):  # JSON Lines (or a document on one line)
+            if json_lines or _complete(line):  # JSON Lines (or a document on one line)
+                json_lines = True
                 yield Record(number, line.strip())
                 continue
             pending, size = [(number, line)], len(line)
