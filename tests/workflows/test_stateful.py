@@ -52,9 +52,9 @@ from domain.identifiers import application_workflow_id
 from domain.models import DocumentKind, MediaType, Model
 from domain.steps import APPLICATION_EVENTS, EVENT_WHEN, TRANSITIONS, Phase, Trigger
 from infra.codec import KeyRing
+from tests.support.fakes import FakeWorld
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
-from tests.workflows.fakes import FakeRegistry
 from tests.workflows.test_application import make_application
 from workflows.application import ApplicationWorkflow
 
@@ -135,7 +135,7 @@ class Runtime:
             self.env.client,
             task_queue=self.task_queue,
             workflows=[ApplicationWorkflow, FakePermitWorkflow],
-            activities=FakeRegistry().activities(),
+            activities=FakeWorld().activities(),
         )
 
     @property
