@@ -39,6 +39,7 @@ from infra.client import ClientConfigError, connect
 from infra.logconfig import configure_logging
 from infra.metrics import MetricsInterceptor, count_overdue, report_overdue, runtime_for
 from infra.settings import Settings, restrict_umask
+from reports.stats import report_stats
 from workflows.application import ApplicationWorkflow
 from workflows.permit import PermitWorkflow
 
@@ -125,6 +126,9 @@ async def run(settings: Settings) -> int:
     if runtime is not None:
         overdue = report_overdue(runtime.metric_meter, lambda: count_overdue(registry), stop=stop)
         background.append(asyncio.create_task(overdue))
+        # The management figures of `starter.py stats` as hasa_stats_* gauges (reports/stats.py).
+        figures = report_stats(runtime.metric_meter, client, settings.registry_url, stop)
+        background.append(asyncio.create_task(figures))
     log.info(
         "worker started",
         task_queue=settings.task_queue,

@@ -161,19 +161,19 @@ def details_markdown(status: CaseStatus, *, missing_nl: list[str] | None = None,
     if accepts is not None:
         lines.append("- Accepts now: " + (", ".join(f"`{name}`" for name in accepts) if accepts else "no events"))
     if status.deadlines:
-        lines += ["", "**Deadlines** (Dutch time)"]
+        lines += ["", "**Deadlines** (Dutch time)", ""]
         for key, due in status.deadlines.items():
             basis = status.deadline_basis.get(key, "")
-            lines.append(f"- {DEADLINE_LABELS.get(key, key)}: **{_when(due)}**" + (f" ({basis})" if basis else ""))
+            lines.append(f"- {DEADLINE_LABELS.get(key, key)}: **{_when(due)}**" + (f" — _{basis}_" if basis else ""))
     if status.decisions:
-        lines += ["", "**Decisions**"]
+        lines += ["", "**Decisions**", ""]
         for d in status.decisions:
             kind = "decision" if d.final else "intended decision"
             lines.append(f"- {kind} {d.sequence}: {OUTCOME_LABELS.get(d.outcome, d.outcome)}, {_when(d.decided_at)}")
         if status.appeal_court_case_lodged:
             lines.append("- appeal lodged; waiting for the judgment")
     if status.outstanding_documents:
-        lines += ["", f"**Outstanding documents** ({len(status.outstanding_documents)})"]
+        lines += ["", f"**Outstanding documents** ({len(status.outstanding_documents)})", ""]
         dutch = missing_nl or []
         for n, item in enumerate(status.outstanding_documents):
             nl = dutch[n] if n < len(dutch) and dutch[n] else ""
@@ -187,5 +187,5 @@ def details_markdown(status: CaseStatus, *, missing_nl: list[str] | None = None,
             state += f" (appointment {_when(p.desk_appointment)})"
         lines += ["", f"**Permit**: type {p.permit_type}, valid {p.valid_from} to {p.valid_until}, {state}"]
     if status.warnings:
-        lines += ["", "**Warnings**"] + [f"- ⚠ {w}" for w in status.warnings]
+        lines += ["", "**Warnings**", ""] + [f"- ⚠ {w}" for w in status.warnings]
     return "\n".join(lines)

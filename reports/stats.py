@@ -22,6 +22,8 @@ from that day on, Dutch time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,6 +34,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
+from temporalio.common import MetricMeter
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.deadlines import AMSTERDAM
@@ -271,3 +274,57 @@ def chart(stats: Stats, target: str) -> None:
     figure.tight_layout()
     figure.savefig(target, format="png", dpi=100)
     plt.close(figure)
+
+
+# --- the same figures as Prometheus gauges on the worker's metrics endpoint -------------------
+
+STATS_POLL_SECONDS = 300.0
+GAUGES: dict[str, str] = {
+    "cases_by_step": "Cases by step (visibility)",
+    "cases_by_phase": "Cases by phase (visibility)",
+    "cases_by_outcome": "Cases by outcome (visibility)",
+    "decisions": "First final decisions within/after the statutory deadline, later rounds, open overdue (registry)",
+    "lead_time_days": "Receipt to first final decision in days, per policy version (median and p90)",
+    "permits_by_status": "Permits by status (visibility)",
+    "permits_expiring": "Active permits by month of their last valid day (visibility)",
+}
+
+
+def set_gauges(meter: MetricMeter, stats: Stats) -> None:
+    """The figures as ``hasa_stats_*`` gauges; labels are code names and months, never personal data.
+
+    Every known value is set (zeros too), so a count that drops to nothing is not left at its
+    last value.
+    """
+    gauges = {name: meter.create_gauge(f"hasa_stats_{name}", text) for name, text in GAUGES.items() if name != "lead_time_days"}
+    lead_gauge = meter.create_gauge_float("hasa_stats_lead_time_days", GAUGES["lead_time_days"], "d")
+    for name, label, values, known in (
+        ("cases_by_step", "step", stats.by_step, [s.key for s in Step]),
+        ("cases_by_phase", "phase", stats.by_phase, [p.value for p in Phase]),
+        ("cases_by_outcome", "outcome", stats.by_outcome, [o.value for o in Outcome]),
+        ("permits_by_status", "status", stats.permits_by_status, [s.value for s in PermitStatus]),
+    ):
+        for value in known:
+            gauges[name].set(values.get(value, 0), {label: value})
+    for timing, count in stats.decisions.model_dump().items():
+        gauges["decisions"].set(count, {"timing": timing})
+    for policy, lead in stats.lead_time.items():
+        for quantile, days in (("0.5", lead.median_days), ("0.9", lead.p90_days)):
+            if days is not None:
+                lead_gauge.set(days, {"policy_version": policy, "quantile": quantile})
+    for month, count in stats.permits_expiring_per_month.items():
+        gauges["permits_expiring"].set(count, {"month": month})
+
+
+async def report_stats(
+    meter: MetricMeter, client: Client, registry_url: str, stop: asyncio.Event, interval: float = STATS_POLL_SECONDS
+) -> None:
+    """Recompute the figures and set the gauges every ``interval`` seconds until ``stop``."""
+    while not stop.is_set():
+        # Visibility or the registry briefly away: keep the last values, try again later.
+        with contextlib.suppress(Exception):
+            set_gauges(meter, await collect(client, registry_url, None))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            continue

@@ -48,6 +48,7 @@ OTHER = "HASA-2026-700002"  # stays at the interview step; the second filter mus
 ENCRYPTED_MARKER = "YmluYXJ5L2VuY3J5cHRlZA=="
 INTERVIEW_REASON = "the file and the documents suffice"
 INTERVIEW_DECISION = {"needed": False, "reason": INTERVIEW_REASON}
+REFUSED_DECISION = {"outcome": "granted", "grounds": "too early", "decided_by": "officer-1"}
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def list_query(page: Page, query: str) -> None:
     box.press("Enter")
 
 
-def send_update(page: Page, name: str, body: dict[str, Any]) -> None:
+def send_update(page: Page, name: str, body: dict[str, Any], shot: str = "03-send-an-update.png") -> None:
     """More Actions -> Send an Update, as docs/operators.md says."""
     page.get_by_role("button", name="More Actions").click()
     page.get_by_role("menuitem", name="Send an Update").click()
@@ -144,7 +145,7 @@ def send_update(page: Page, name: str, body: dict[str, Any]) -> None:
     # Leaving the editor reformats the JSON and moves the buttons; a click that starts
     # while the layout shifts is lost, so blur first.
     page.get_by_test_id("update-id").filter(visible=True).first.click()
-    shoot(page, "03-send-an-update.png")
+    shoot(page, shot)
     page.get_by_test_id("confirm-modal-button").filter(visible=True).first.click()
 
 
@@ -180,6 +181,15 @@ def test_an_operator_reads_and_moves_a_case_in_the_web_ui_through_the_codec_serv
             expect(page.get_by_test_id("data-encoder-status-success")).to_be_visible()
             shoot(page, "02-case-decoded-through-codec.png")
 
+            # An event the case cannot take now: the dialog shows why, in words (issue 12).
+            send_update(page, "decision", REFUSED_DECISION, shot="03a-refused-event-sent.png")
+            expect(page.get_by_text("is not allowed now").filter(visible=True).first).to_be_visible()
+            expect(page.get_by_text("waiting for the decision whether to interview").filter(visible=True).first).to_be_visible()
+            expect(page.get_by_text("Encoded failure")).to_have_count(0)
+            shoot(page, "03b-refused-event-reason.png")
+            page.get_by_test_id("cancel-modal-button").filter(visible=True).first.click()
+            assert phase(stack, CASE) == "awaiting_interview_decision"
+
             send_update(page, "interview-decision", INTERVIEW_DECISION)
             expect(page.get_by_role("textbox", name="Data").filter(visible=True)).to_have_count(0)  # dialog closed
             wait_until("the case to take the UI's event", lambda: phase(stack, CASE) == "awaiting_decision")
@@ -187,7 +197,12 @@ def test_an_operator_reads_and_moves_a_case_in_the_web_ui_through_the_codec_serv
             # Current details (Markdown, rendered in a sandboxed frame): step and deadlines only.
             page.reload()
             page.get_by_text("User Metadata", exact=True).click()
-            expect(page.frame_locator("iframe").last.get_by_text("Step 6 of 7")).to_be_visible()
+            details = page.frame_locator("iframe").last
+            expect(details.get_by_text("Step 6 of 7")).to_be_visible()
+            # Plain labels, one deadline per line in Dutch time, what the case accepts now.
+            expect(details.get_by_text("Accepts now:")).to_be_visible()
+            expect(details.get_by_text("Decision due:").first).to_be_visible()
+            expect(details.get_by_text("decide_by")).to_have_count(0)
             shoot(page, "04-case-current-details.png")
 
             wait_until("the case listed at step decision", lambda: CASE in listed_at_step(stack, "decision"))

@@ -36,7 +36,9 @@ def test_plain_labels_dutch_time_and_what_the_case_accepts() -> None:
     lines = text.splitlines()
     assert "- Phase: appeal window · outcome: **manifestly unfounded**" in lines
     assert "- Accepts now: `appeal`" in lines
-    assert "- Appeal window closes: **Tue\u00a02026-12-08\u00a023:59\u00a0CET** (Awb art. 6:7: 1 week from 2026-12-01)" in lines
+    due = "**Tue\u00a02026-12-08\u00a023:59\u00a0CET**"
+    at = lines.index(f"- Appeal window closes: {due} — _Awb art. 6:7: 1 week from 2026-12-01_")
+    assert lines[at - 1] == ""  # a blank line before a list, or Markdown runs it into the heading
     assert "- decision 1: manifestly unfounded, Tue\u00a02026-12-01\u00a010:00\u00a0CET" in lines
     assert "|" not in text  # no table cells to run together
     assert "appeal_by" not in text
