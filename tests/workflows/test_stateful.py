@@ -1,4 +1,4 @@
-"""Property-based, stateful: random event sequences against the application workflow.
+"""Property-based, stateful: random event sequences against the application and permit workflows.
 
 A hypothesis ``RuleBasedStateMachine`` drives one case per example on a time-skipping test
 server of its own, with the test fakes: every event of the event table
@@ -47,16 +47,24 @@ from temporalio.worker import Worker
 
 from domain.case import ApplicationInput, CaseOptions, CaseStatus
 from domain.case_state import PHASE_DEADLINES, DeadlineKind
-from domain.deadlines import AMSTERDAM
-from domain.identifiers import application_workflow_id
+from domain.deadlines import AMSTERDAM, add_months
+from domain.identifiers import application_workflow_id, permit_workflow_id
+from domain.messages import PermitInput
 from domain.models import DocumentKind, MediaType, Model
+from domain.permit.events import PERMIT_EVENT_MODELS
+from domain.permit.schedule import local_date
+from domain.permit.state import PermitSettings, PermitWorkflowInput
+from domain.permit.transitions import PERMIT_EVENTS, PERMIT_TRANSITIONS, PermitStatus, PermitTrigger
+from domain.permit.transitions import TERMINAL as PERMIT_TERMINAL
+from domain.permit.view import EventOutcome, PermitView
 from domain.steps import APPLICATION_EVENTS, EVENT_WHEN, TRANSITIONS, Phase, Trigger
 from infra.codec import KeyRing
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import FakeWorld, fake_document_number
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
 from tests.workflows.test_application import make_application
 from workflows.application import ApplicationWorkflow
+from workflows.permit import PermitWorkflow
 
 T = TypeVar("T")
 
@@ -76,6 +84,7 @@ settings.register_profile(
 )
 PROFILE = "stateful-long" if os.environ.get("HYPOTHESIS_PROFILE") == "stateful-long" else "stateful-ci"
 COUNTS: Counter[str] = Counter()
+PERMIT_COUNTS: Counter[str] = Counter()
 
 EVENTS = {event.name: event for event in APPLICATION_EVENTS.values()}
 HUMAN = frozenset(EVENT_WHEN)
@@ -116,10 +125,10 @@ class Runtime:
         self.worker_run: Future[None] | None = None
         self.task_queue = ""
 
-    def begin(self) -> None:
+    def begin(self, workflows: list[type]) -> None:
         self.env = self.run(start_environment(self.keyring))
         self.task_queue = f"stateful-{uuid.uuid4()}"
-        self.worker = self.run(self._make_worker())  # a Worker is made inside its event loop
+        self.worker = self.run(self._make_worker(workflows))  # a Worker is made inside its event loop
         self.worker_run = asyncio.run_coroutine_threadsafe(self.worker.run(), self.loop)
 
     def end(self) -> None:
@@ -129,14 +138,9 @@ class Runtime:
             self.run(self.env.shutdown())
         self.env = self.worker = self.worker_run = None
 
-    async def _make_worker(self) -> Worker:
+    async def _make_worker(self, workflows: list[type]) -> Worker:
         assert self.env is not None
-        return Worker(
-            self.env.client,
-            task_queue=self.task_queue,
-            workflows=[ApplicationWorkflow, FakePermitWorkflow],
-            activities=FakeWorld().activities(),
-        )
+        return Worker(self.env.client, task_queue=self.task_queue, workflows=workflows, activities=FakeWorld().activities())
 
     @property
     def client(self) -> Client:
@@ -295,7 +299,7 @@ class ApplicationCase(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        rt().begin()
+        rt().begin([ApplicationWorkflow, FakePermitWorkflow])
         app = make_application()
         self.handle = rt().run(
             rt().client.start_workflow(
@@ -445,3 +449,235 @@ def test_random_event_sequences_keep_the_case_consistent(runtime: Runtime, capsy
         )
     assert COUNTS["accepted"] > 0
     assert COUNTS["refused"] > 0
+
+
+# --- the permit -------------------------------------------------------------------------------
+
+PERMIT_HUMAN = frozenset(PERMIT_EVENTS)
+
+
+def permit_reachable_by_itself(statuses: frozenset[PermitStatus]) -> frozenset[PermitStatus]:
+    seen = set(statuses)
+    frontier = list(statuses)
+    while frontier:
+        status = frontier.pop()
+        for trigger, targets in PERMIT_TRANSITIONS[status].items():
+            if trigger not in PERMIT_HUMAN:
+                for target in targets - seen:
+                    seen.add(target)
+                    frontier.append(target)
+    return frozenset(seen)
+
+
+_PERMIT_DATES = st.sampled_from(["today", "yesterday", "last month"])
+
+
+def permit_body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
+    model = PERMIT_EVENT_MODELS[event]
+    words = st.sampled_from(["grounds still apply", "moved house", "false statements", "lost on the train"])
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "submitted_on": _PERMIT_DATES,
+        "granted": st.booleans(),
+        "grounds": words,
+        "civic_integration_met": st.booleans(),
+        "reason": st.sampled_from(["damaged", "lost", "stolen", "details_changed"]),
+        "police_report": st.sampled_from([None, "PV-2026-1"]),
+        "kind": st.sampled_from(["address", "family", "work"]),
+        "occurred_on": _PERMIT_DATES,
+        "reported_on": _PERMIT_DATES,
+        "imposed": st.booleans(),
+        "amount_eur": st.sampled_from([0, 150, 750]),
+        "ground": st.sampled_from(["false_information", "public_order", "grounds_lapsed", "residence_abroad"]),
+        "explanation": words,
+        "collected_on": _PERMIT_DATES,
+    }
+    return st.fixed_dictionaries(
+        {name: fields.get(name, words) for name, f in model.model_fields.items() if f.is_required() or name in fields}
+    )
+
+
+def build_permit_body(event: str, spec: dict[str, Any], today: date) -> Model | dict[str, Any]:
+    shift = {"today": 0, "yesterday": 1, "last month": 30}
+    raw = {k: today - timedelta(days=shift[v]) if isinstance(v, str) and v in shift else v for k, v in spec.items()}
+    try:
+        return PERMIT_EVENT_MODELS[event].model_validate(raw)
+    except ValueError:
+        return raw
+
+
+class PermitLife(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.application_id = ""
+        self.started: WorkflowHandle[Any, PermitView] | None = None
+        self.last: PermitView | None = None
+        PERMIT_COUNTS["examples"] += 1
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        # The latest run: continue-as-new starts a new one at a renewal.
+        return rt().client.get_workflow_handle(permit_workflow_id(self.application_id))
+
+    def status(self) -> PermitView:
+        view = rt().run(self.handle.query("status", result_type=PermitView))
+        assert isinstance(view, PermitView)
+        return view
+
+    def send(self, event: str, body: Any) -> EventOutcome | str:
+        try:
+            return rt().run(self.handle.execute_update(event, body, result_type=EventOutcome))
+        except WorkflowUpdateFailedError as refused:
+            cause = refused.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            assert reason.strip(), f"{event} refused without a reason"
+            return reason
+
+    def open(self) -> bool:
+        return self.last is not None and not self.last.finished
+
+    @initialize()
+    def issue(self) -> None:
+        rt().begin([PermitWorkflow])
+        assert rt().env is not None
+        now = rt().run(rt().env.get_current_time())
+        issued_on = local_date(now)
+        self.application_id = f"HASA-2026-{uuid.uuid4().int % 1_000_000:06d}"
+        handover = PermitInput(
+            application_id=self.application_id,
+            document_number=fake_document_number("III", uuid.uuid4().int % 10_000),
+            valid_from=issued_on,
+            valid_until=add_months(issued_on, 60) - timedelta(days=1),
+            issued_at=now,
+        )
+        self.started = rt().run(
+            rt().client.start_workflow(
+                PermitWorkflow.run,
+                PermitWorkflowInput(handover=handover, settings=PermitSettings(extension_reminder_months=(6, 3, 1))),
+                id=permit_workflow_id(self.application_id),
+                task_queue=rt().task_queue,
+            )
+        )
+        self.last = self.status()
+
+    def _check_accepted(self, event: str, before: PermitView, outcome: EventOutcome) -> None:
+        edges = PERMIT_TRANSITIONS[before.status]
+        trigger = PermitTrigger(event)
+        assert trigger in edges, f"{event} accepted while {before.status}"
+        assert outcome.permit.status in permit_reachable_by_itself(edges[trigger]), (
+            f"{before.status} --{event}--> {outcome.permit.status}"
+        )
+
+    @precondition(lambda self: self.open())
+    @rule(event=st.sampled_from(sorted(PERMIT_EVENT_MODELS)), valid=st.booleans(), data=st.data())
+    def send_an_event(self, event: str, valid: bool, data: st.DataObject) -> None:
+        spec = data.draw(permit_body_spec(event) if valid else INVALID_BODIES)
+        before = self.status()
+        after = self.send(event, build_permit_body(event, spec, rt().today()) if valid else spec)
+        PERMIT_COUNTS["steps"] += 1
+        if isinstance(after, str):
+            PERMIT_COUNTS["refused"] += 1
+            assert self.status().status in permit_reachable_by_itself(frozenset({before.status}))
+            return
+        PERMIT_COUNTS["accepted"] += 1
+        self._check_accepted(event, before, after)
+
+    @precondition(lambda self: self.open())
+    @rule(pick=st.integers(min_value=0, max_value=50), data=st.data())
+    def send_an_event_the_status_takes(self, pick: int, data: st.DataObject) -> None:
+        before = self.status()
+        takes = sorted(t.value for t in PERMIT_TRANSITIONS[before.status] if t in PERMIT_HUMAN)
+        if not takes:
+            return
+        event = takes[pick % len(takes)]
+        spec = data.draw(permit_body_spec(event))
+        after = self.send(event, build_permit_body(event, spec, rt().today()))
+        PERMIT_COUNTS["steps"] += 1
+        if isinstance(after, str):
+            PERMIT_COUNTS["refused"] += 1
+            return
+        PERMIT_COUNTS["accepted"] += 1
+        self._check_accepted(event, before, after)
+
+    @precondition(lambda self: self.open())
+    @rule(events=st.lists(st.sampled_from(sorted(PERMIT_EVENT_MODELS)), min_size=2, max_size=3), data=st.data())
+    def send_concurrently(self, events: list[str], data: st.DataObject) -> None:
+        specs = [data.draw(permit_body_spec(event)) for event in events]
+        today = rt().today()
+        handle = self.handle
+        bodies = [build_permit_body(e, spec, today) for e, spec in zip(events, specs, strict=True)]
+
+        async def all_at_once() -> list[Any]:
+            return await asyncio.gather(
+                *(handle.execute_update(e, b, result_type=EventOutcome) for e, b in zip(events, bodies, strict=True)),
+                return_exceptions=True,
+            )
+
+        PERMIT_COUNTS["steps"] += 1
+        for result in rt().run(all_at_once()):
+            PERMIT_COUNTS["accepted" if isinstance(result, EventOutcome) else "refused"] += 1
+            assert isinstance(result, EventOutcome | WorkflowUpdateFailedError), repr(result)
+
+    @rule(days=st.sampled_from([1, 30, 95, 183, 400, 900]))
+    def time_passes(self, days: int) -> None:
+        rt().sleep(timedelta(days=days))
+        PERMIT_COUNTS["steps"] += 1
+        PERMIT_COUNTS["time jumps"] += 1
+
+    @invariant()
+    def the_permit_is_consistent(self) -> None:
+        if self.started is None:
+            return
+        history = rt().run(self.handle.fetch_history())
+        failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+        assert failed == [], "a workflow task failed"
+        current = self.status()
+        assert current.status in PERMIT_TRANSITIONS
+        if current.finished:
+            assert current.status in PERMIT_TERMINAL, f"finished while {current.status}"
+        self.last = current
+
+    def teardown(self) -> None:
+        try:
+            self._finish()
+        finally:
+            rt().end()
+
+    def _finish(self) -> None:
+        if self.started is None:
+            return
+        for _ in range(30):
+            current = self.status()
+            if current.finished:
+                break
+            takes = PERMIT_TRANSITIONS[current.status]
+            if PermitTrigger.WITHDRAW_PERMIT in takes:
+                body = {"ground": "grounds_lapsed", "explanation": "test over"}
+                self.send("withdraw-permit", PERMIT_EVENT_MODELS["withdraw-permit"].model_validate(body))
+            elif PermitTrigger.FINE_DECISION in takes and any(f for f in current.fines):
+                self.send(
+                    "fine-decision", PERMIT_EVENT_MODELS["fine-decision"].model_validate({"imposed": False, "amount_eur": 0})
+                )
+            else:
+                rt().sleep(timedelta(days=400))
+        assert self.status().finished, f"the permit did not end: {self.status().status}"
+        final = rt().run(self.started.result(), timeout=120)
+        assert final.finished
+        history = rt().run(self.handle.fetch_history())
+        kinds = Counter(e.event_type for e in history.events)
+        assert (
+            kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+            == kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
+        ), "an accepted update never completed"
+
+
+def test_random_event_sequences_keep_the_permit_consistent(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
+    PERMIT_COUNTS.clear()
+    run_state_machine_as_test(PermitLife, settings=settings.get_profile(PROFILE))
+    with capsys.disabled():
+        sys.stdout.write(
+            f"\nstateful permit ({PROFILE}): {PERMIT_COUNTS['examples']} examples, {PERMIT_COUNTS['steps']} steps, "
+            f"{PERMIT_COUNTS['accepted']} events accepted, {PERMIT_COUNTS['refused']} refused, "
+            f"{PERMIT_COUNTS['time jumps']} time jumps\n"
+        )
+    assert PERMIT_COUNTS["accepted"] > 0
+    assert PERMIT_COUNTS["refused"] > 0
