@@ -40,6 +40,7 @@ from domain.deadlines import AMSTERDAM
 from domain.identifiers import APPLICATION_ID_PATTERN
 from domain.messages import LetterKind, LetterRef, LettersSent, Recipient, SendLetter
 from domain.policy import VW2000, References, policy_by_id
+from infra import metrics
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -381,6 +382,7 @@ class LetterOutbox:
                     continue
                 done = self._write(letter, recipient, applicant, lawyer)
                 log.info("letter_written", kind=letter.kind.value, key=letter.key, recipient=recipient.value)
+                metrics.letter_rendered(letter.kind)
             refs.append(self._ref(done))
         return refs
 

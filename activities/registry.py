@@ -64,6 +64,7 @@ from domain.messages import (
 )
 from domain.models import DecisionOutcome
 from domain.steps import Outcome, Phase
+from infra import metrics
 from infra.settings import Settings
 
 # The same application id registered again with different facts: two intake runs disagree,
@@ -314,6 +315,7 @@ class RegistryActivities:
                 if request.phase_after is not None:
                     record_phase(case, request.phase_after)
                 log.info("decision_recorded", sequence=request.sequence, final=request.final)
+                metrics.decision_recorded(request.outcome, final=request.final)
             elif row.outcome != request.outcome.value:
                 raise ApplicationError(
                     f"decision {request.sequence} of case {request.application_id} was recorded with another outcome",

@@ -59,6 +59,10 @@ class DevStack:
     codec_port: int = 8081
     with_ui: bool = True
     logs: Path | None = None
+    # Variables every process of the stack gets on top of the stack's own (e.g. HASA_DATABASE_URL).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # False: start() starts no worker; the caller spawns its own (spawn_worker), e.g. several.
+    start_worker: bool = True
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -102,6 +106,7 @@ class DevStack:
             HASA_CODEC_TOKEN=self.codec_token,
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def _log(self, name: str) -> int | None:
@@ -110,12 +115,12 @@ class DevStack:
         self.logs.mkdir(parents=True, exist_ok=True)
         return os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def _spawn(self, name: str, argv: Sequence[str]) -> None:
+    def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
         out = self._log(name)
         self.processes[name] = subprocess.Popen(
             list(argv),
             cwd=ROOT,
-            env=self.env(),
+            env=self.env() | (env or {}),
             stdout=out if out is not None else None,
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=True,
@@ -144,7 +149,8 @@ class DevStack:
                 "--enable-encode",
             ],
         )
-        self._spawn("worker", [sys.executable, "worker.py"])
+        if self.start_worker:
+            self._spawn("worker", [sys.executable, "worker.py"])
         wait_for_port(self.codec_port)
         if self.with_ui:
             wait_for_port(self.ui_port)
@@ -209,8 +215,14 @@ class DevStack:
     def restart_worker(self) -> None:
         self._spawn("worker", [sys.executable, "worker.py"])
 
+    def spawn_worker(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Another ``worker.py`` process on the stack's task queue, with extra variables."""
+        self._spawn(name, [sys.executable, "worker.py"], env)
+        return self.processes[name]
+
     def stop(self) -> None:
-        for name in ("worker", "codec-server", "temporal"):
+        workers = [name for name in self.processes if name.startswith("worker")]
+        for name in (*workers, "codec-server", "temporal"):
             self.stop_process(name)
 
     @contextlib.contextmanager

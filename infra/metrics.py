@@ -8,9 +8,9 @@ The SDK's metrics (``temporal_*``: task latencies, slots in use, sticky cache, p
 and workflow outcomes) come with the runtime.  The service's own, all prefixed ``hasa_``:
 
 =====================================  =============================================================
-``hasa_cases_started``                 a case (or a permit's life) began its first run; ``workflow``
-``hasa_cases_finished``                a case ended; ``workflow`` and ``result`` (the outcome, or
-                                       ``failed`` / ``cancelled``)
+``hasa_cases_started``                 a case (or a permit's life) began its first run
+``hasa_cases_finished``                a case ended; ``result`` (the outcome, or ``failed`` /
+                                       ``cancelled``)
 ``hasa_events_accepted``               an event (update) passed its validator; ``event``
 ``hasa_events_refused``                an event was refused by its validator; ``event``
 ``hasa_letters_rendered``              a letter PDF was written to the outbox (not a retry's
@@ -21,8 +21,9 @@ and workflow outcomes) come with the runtime.  The service's own, all prefixed `
                                        passed, read from the registry every minute
 =====================================  =============================================================
 
-No label carries personal data or an application id: every label value is either a name
-from the code (workflow type, update name, letter kind, outcome) or ``other``.  The workflow
+The SDK adds ``namespace``, ``task_queue`` and, on the workflow side, ``workflow_type`` to
+each.  No label carries personal data or an application id: every label value is either a
+name from the code (update name, letter kind, outcome) or ``other``.  The workflow
 side is a worker interceptor, so the workflow modules know nothing of metrics; it records
 through ``workflow.metric_meter()``, which records nothing while a history is replayed, so a
 case moved to another worker is not counted twice.
@@ -81,7 +82,7 @@ class MetricsInterceptor(Interceptor):
 class _WorkflowMetrics(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         info = workflow.info()
-        meter = workflow.metric_meter().with_additional_attributes({"workflow": label(info.workflow_type)})
+        meter = workflow.metric_meter()  # the SDK labels it with workflow_type
         if info.continued_run_id is None:  # a continue-as-new is the same case going on
             meter.create_counter(f"{PREFIX}cases_started", "Cases begun").add(1)
         finished = meter.create_counter(f"{PREFIX}cases_finished", "Cases ended, by result")
