@@ -91,6 +91,7 @@ def test_three_workers_send_one_letter_per_key(workers: list[RegistryActivities]
             key="acknowledgement",
             kind=LetterKind.ACKNOWLEDGEMENT,
             recipients=[Recipient.APPLICANT, Recipient.LAWYER],
+            facts={"decide_by": "2027-05-27", "policy_version": "eu-2024-1348"},
         )
         sent = at_once([lambda w=w, letter=letter: w._outbox.send(letter) for w in workers])
         assert len({tuple(ref.letter_id for ref in refs) for refs in sent}) == 1  # every worker got the same letters
