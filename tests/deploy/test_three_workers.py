@@ -28,10 +28,12 @@ import hashlib
 import json
 import re
 import signal
+import subprocess
 import time
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -194,71 +196,73 @@ def samples(scraped: str, name: str) -> dict[str, float]:
     return found
 
 
-async def test_three_workers_one_killed_every_case_once(stack: tuple[DevStack, str]) -> None:
-    devstack, url = stack
-    ports = [free_port() for _ in range(WORKERS)]
-    workers = [
-        devstack.spawn_worker(
-            f"worker-{i}", {"HASA_METRICS_ADDRESS": f"127.0.0.1:{ports[i]}", "HASA_WORKER_DRAIN_SECONDS": str(DRAIN_SECONDS)}
-        )
-        for i in range(WORKERS)
-    ]
-    for port in ports:
-        wait_for_port(port)
-    pids = {w.pid: f"worker-{i}" for i, w in enumerate(workers)}
-    settings = Settings(temporal_address=devstack.address, data_dir=devstack.data_dir)
-    client = await connect(settings, KeyRing.from_file(devstack.key_file))
-    cases = applications(devstack.data_dir)
+@dataclass
+class Run:
+    """One run of the test: the processes, the cases, and what happened."""
 
-    started = time.monotonic()
-    finished: dict[str, CaseStatus] = {}
-    refusals = 0
+    devstack: DevStack
+    url: str
+    client: Client
+    settings: Settings
+    workers: dict[str, subprocess.Popen[bytes]]
+    ports: dict[str, int]
+    cases: list[tuple[Application, str]]
+    finished: dict[str, CaseStatus] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)
+    refusals: int = 0
+    victim: str = ""
     killed_at: int | None = None
+    elapsed: float = 0.0
+
+    @property
+    def pids(self) -> dict[int, str]:
+        return {process.pid: name for name, process in self.workers.items()}
+
+    @property
+    def survivors(self) -> list[str]:
+        return [name for name in self.workers if name != self.victim]
+
+    @property
+    def expected(self) -> dict[str, str]:
+        return {app.application_id: EXPECTED[path] for app, path in self.cases}
+
+
+async def kill_the_busiest(run: Run) -> None:
+    """SIGKILL the worker that has touched most of the cases in flight now."""
+    busy: Counter[str] = Counter()
+    for app_id in list(run.in_flight):
+        busy.update(await worked_on(run.client, app_id, run.pids))
+    run.victim = max(sorted(run.workers), key=lambda name: busy[name])
+    run.killed_at = len(run.finished)
+    run.devstack.stop_process(run.victim, signal.SIGKILL)
+
+
+async def run_cases(run: Run) -> None:
     gate = asyncio.Semaphore(CONCURRENCY)
-
-    in_flight: set[str] = set()
-    victim = ""
-
-    async def kill_the_busiest() -> None:
-        """SIGKILL the worker that has touched most of the cases in flight now."""
-        nonlocal victim, killed_at
-        busy: Counter[str] = Counter()
-        for app_id in list(in_flight):
-            busy.update(await worked_on(client, app_id, pids))
-        victim = max(sorted(pids.values()), key=lambda name: busy[name])
-        killed_at = len(finished)
-        devstack.stop_process(victim, signal.SIGKILL)
 
     async def one(app: Application, path: str) -> None:
         async with gate:
-            in_flight.add(app.application_id)
-            assert await start_case(client, settings, app) == "started"
-            refused, final = await drive(client, app.application_id, path)
-            in_flight.discard(app.application_id)
-        nonlocal refusals
-        refusals += refused
-        finished[app.application_id] = final
-        if len(finished) == KILL_AFTER and killed_at is None:
-            await kill_the_busiest()
+            run.in_flight.add(app.application_id)
+            assert await start_case(run.client, run.settings, app) == "started"
+            refused, final = await drive(run.client, app.application_id, path)
+            run.in_flight.discard(app.application_id)
+        run.refusals += refused
+        run.finished[app.application_id] = final
+        if len(run.finished) == KILL_AFTER and run.killed_at is None:
+            await kill_the_busiest(run)
 
-    await asyncio.gather(*(one(app, path) for app, path in cases))
-    elapsed = time.monotonic() - started
-    index = {f"worker-{i}": i for i in range(WORKERS)}
-    survivors = [name for name in index if name != victim]
-    assert workers[index[victim]].poll() == -signal.SIGKILL
-    assert all(workers[index[name]].poll() is None for name in survivors)
+    started = time.monotonic()
+    await asyncio.gather(*(one(app, path) for app, path in run.cases))
+    run.elapsed = time.monotonic() - started
 
-    # --- every case reached its expected outcome: the workflow's result -------------------------
-    expected = {app.application_id: EXPECTED[path] for app, path in cases}
-    path_of = {app.application_id: path for app, path in cases}
-    assert {k: (v.closed, v.outcome) for k, v in finished.items()} == {k: (True, v) for k, v in expected.items()}
 
-    # --- ... and in the registry, exactly once ---------------------------------------------------
-    engine = create_engine(url)
+def check_the_registry(run: Run) -> None:
+    """Exactly once in the registry: the case, a grant's decision, permit and desk slot, the letters."""
+    expected = run.expected
+    engine = create_engine(run.url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("select application_id, status, outcome from cases")).all()
-            assert {r[0]: (r[1], r[2]) for r in rows} == {k: ("closed", v) for k, v in expected.items()}
             decisions = Counter(
                 r[0] for r in conn.execute(text("select application_id from decisions where final and sequence = 1"))
             )
@@ -269,6 +273,7 @@ async def test_three_workers_one_killed_every_case_once(stack: tuple[DevStack, s
             letters = conn.execute(text("select application_id, key, recipient, path, sha256 from letters")).all()
     finally:
         engine.dispose()
+    assert {r[0]: (r[1], r[2]) for r in rows} == {k: ("closed", v) for k, v in expected.items()}
     granted = {k for k, v in expected.items() if v == "granted"}
     assert dict(decisions) == dict.fromkeys(granted, 1)
     assert dict(permits) == dict.fromkeys(granted, 1)
@@ -276,32 +281,36 @@ async def test_three_workers_one_killed_every_case_once(stack: tuple[DevStack, s
     per_case: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for app_id, key, recipient, path, sha256 in letters:
         per_case[app_id].add((key, recipient))
-        written = devstack.data_dir / "letters" / path
+        written = run.devstack.data_dir / "letters" / path
         assert hashlib.sha256(written.read_bytes()).hexdigest() == sha256, f"{path} differs from its record"
     assert len(letters) == sum(len(v) for v in per_case.values())  # no letter twice (also a unique key)
+    path_of = {app.application_id: path for app, path in run.cases}
     for path in PATHS:
         shapes = {frozenset(per_case[k]) for k in expected if path_of[k] == path}
         assert len(shapes) == 1, f"the {path} cases do not all have the same letters: {shapes}"
         assert next(iter(shapes)), f"the {path} cases sent no letters"
 
-    # --- how we know more than one worker did work: the identities in the histories -------------
+
+async def check_who_did_the_work(run: Run) -> None:
+    """How we know more than one worker did work: the identities in every case's history."""
     cases_by_worker: Counter[str] = Counter()
     moved = 0
-    for app_id in expected:
-        names = await worked_on(client, app_id, pids)
+    for app_id in run.expected:
+        names = await worked_on(run.client, app_id, run.pids)
         cases_by_worker.update(names)
-        moved += victim in names and len(names) > 1
+        moved += run.victim in names and len(names) > 1
     print(  # noqa: T201 - the figures the report quotes
-        f"\nthree workers: {CASES} cases in {elapsed:.0f} s; {victim} SIGKILLed after {killed_at} finished; "
+        f"\nthree workers: {CASES} cases in {run.elapsed:.0f} s; {run.victim} SIGKILLed after {run.killed_at} finished; "
         f"cases worked on per worker {dict(sorted(cases_by_worker.items()))}; {moved} cases moved from the killed "
-        f"worker to a survivor; {refusals} events refused"
+        f"worker to a survivor; {run.refusals} events refused"
     )
-    assert set(cases_by_worker) == set(index)  # all three did work, the killed one before its end
+    assert set(cases_by_worker) == set(run.workers)  # all three did work, the killed one before its end
     assert moved >= 1
 
-    # --- metrics on the survivors --------------------------------------------------------------
-    scraped = {ports[index[name]]: scrape(ports[index[name]]) for name in survivors}
-    everything = "\n".join(scraped.values())
+
+def check_the_metrics(run: Run) -> None:
+    scraped = [scrape(run.ports[name]) for name in run.survivors]
+    everything = "\n".join(scraped)
     for sdk_metric in (
         "temporal_workflow_task_schedule_to_start_latency",
         "temporal_sticky_cache_size",
@@ -311,7 +320,7 @@ async def test_three_workers_one_killed_every_case_once(stack: tuple[DevStack, s
 
     def total(name: str, **labels: str) -> float:
         wanted = [f'{k}="{v}"' for k, v in labels.items()]
-        return sum(v for text_ in scraped.values() for k, v in samples(text_, name).items() if all(w in k for w in wanted))
+        return sum(v for one in scraped for k, v in samples(one, name).items() if all(w in k for w in wanted))
 
     assert total("hasa_cases_started", workflow_type="RepeatAsylumApplication") >= 1
     assert total("hasa_cases_finished", result="granted") >= 1
@@ -322,15 +331,43 @@ async def test_three_workers_one_killed_every_case_once(stack: tuple[DevStack, s
     assert total("hasa_decisions_recorded", outcome="granted", stage="final") >= 1
     assert samples(everything, "hasa_decision_deadlines_overdue")
     # Counted once across all workers, the killed one included: never more than happened.
-    assert total("hasa_events_refused", event="decision") <= refusals
-    assert total("hasa_decisions_recorded") <= len(granted)
+    assert total("hasa_events_refused", event="decision") <= run.refusals
+    assert total("hasa_decisions_recorded") <= sum(v == "granted" for v in run.expected.values())
     assert "HASA-2026" not in everything
     assert json.loads(EXAMPLE.read_text())["applicant"]["family_name"] not in everything
 
-    # --- SIGTERM: the survivors drain and exit 0 within the drain time ---------------------------
-    for name in survivors:
+
+def check_the_drain(run: Run) -> None:
+    """SIGTERM: the survivors drain and exit 0 within the drain time."""
+    for name in run.survivors:
         begun = time.monotonic()
-        devstack.stop_process(name, signal.SIGTERM)
-        assert workers[index[name]].returncode == 0
+        run.devstack.stop_process(name, signal.SIGTERM)
+        assert run.workers[name].returncode == 0
         assert time.monotonic() - begun < DRAIN_SECONDS + 5
-        assert "worker stopped" in ((devstack.logs or Path()) / f"{name}.log").read_text()
+        assert "worker stopped" in ((run.devstack.logs or Path()) / f"{name}.log").read_text()
+
+
+async def test_three_workers_one_killed_every_case_once(stack: tuple[DevStack, str]) -> None:
+    devstack, url = stack
+    ports = {f"worker-{i}": free_port() for i in range(WORKERS)}
+    workers = {
+        name: devstack.spawn_worker(
+            name, {"HASA_METRICS_ADDRESS": f"127.0.0.1:{port}", "HASA_WORKER_DRAIN_SECONDS": str(DRAIN_SECONDS)}
+        )
+        for name, port in ports.items()
+    }
+    for port in ports.values():
+        wait_for_port(port)
+    settings = Settings(temporal_address=devstack.address, data_dir=devstack.data_dir)
+    client = await connect(settings, KeyRing.from_file(devstack.key_file))
+    run = Run(devstack, url, client, settings, workers, ports, applications(devstack.data_dir))
+
+    await run_cases(run)
+    assert run.workers[run.victim].poll() == -signal.SIGKILL
+    assert all(run.workers[name].poll() is None for name in run.survivors)
+    # Every case reached its expected outcome: the workflow's result ...
+    assert {k: (v.closed, v.outcome) for k, v in run.finished.items()} == {k: (True, v) for k, v in run.expected.items()}
+    check_the_registry(run)  # ... and the registry, exactly once
+    await check_who_did_the_work(run)
+    check_the_metrics(run)
+    check_the_drain(run)
