@@ -20,6 +20,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HASA_DATA_DIR=/data
+# The base image's own pip, setuptools and wheel are build tools the service never uses at
+# run time (and the bundled setuptools has known vulnerabilities): removed.
+RUN python -m pip uninstall --yes --quiet setuptools wheel pip
 RUN groupadd --system --gid 10001 hasa \
     && useradd --system --uid 10001 --gid hasa --home-dir /app --shell /usr/sbin/nologin hasa \
     && mkdir -p /data && chown hasa:hasa /data && chmod 0700 /data

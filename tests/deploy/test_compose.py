@@ -254,6 +254,7 @@ def test_the_dockerfile_builds_a_slim_non_root_image_from_the_lock_file() -> Non
     assert "requirements-dev.lock" not in text  # the image carries no test tools
     assert re.search(r"^USER 10001:10001$", text, re.M)
     assert "compileall" in text
+    assert "pip uninstall --yes --quiet setuptools wheel pip" in text  # no build tools left in the image
     # Every package of the service is copied into the image (a new one must be added there).
     copied = set(re.findall(r"^COPY (\w+) \./\1$", text, re.M))
     packages = {
