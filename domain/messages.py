@@ -197,6 +197,11 @@ class PermitInput(Model):
     valid_until: date
     issued_at: AwareDatetime
     language: str = Field(default="nl", description="the holder's language, for interpreters at the desk")
+    first_valid_from: date | None = Field(
+        default=None,
+        description="start of the consecutive years on temporary permits, when earlier than valid_from (an imported permit)",
+    )
+    term: int = Field(default=1, ge=1, description="1 for the first five years, +1 per extension (an imported permit)")
 
 
 # --- the permit's registry (activities/permits.py) ------------------------------------------

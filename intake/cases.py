@@ -76,6 +76,8 @@ def case_options(settings: Settings) -> CaseOptions:
         permit_settings=PermitSettings(
             extension_reminder_months=settings.extension_reminder_months,
             late_report_weeks=settings.late_report_weeks,
+            # the same unconfirmed appeal period as the application's rejections
+            refusal_appeal_weeks=settings.legal.appeal_weeks,
         )
     )
 

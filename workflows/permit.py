@@ -10,26 +10,30 @@ Why it is shaped this way:
   to be confirmed before it closes, and the Web UI links parent and child; ABANDON lets
   the child outlive the parent.  Its id is ``permit_workflow_id(application_id)``: a
   business key, no personal data.
-* **State is one model** (``domain.permit.state.PermitState``): status, type, dates, every card,
-  the timers as absolute instants, warnings, fines and the timeline.  The rules that move
-  it live in the ``domain/permit/`` package; this module only orchestrates.
+* **It only orchestrates.**  State is one model (``domain.permit.state.PermitState``); what
+  an event is allowed to do is decided by ``domain.permit.rules`` and what it does to the
+  state by the pure functions of ``domain.permit.effects``.  A handler calls the
+  activities (idempotent: letters, the registry, a new card) and then applies the new
+  state the domain computed, so a failed update leaves the state as it was and can simply
+  be sent again.
+* **Events from one table.**  ``domain.permit.events.PERMIT_EVENT_TABLE`` maps each update
+  name to its body and the statuses that accept it; ``__init__`` registers an update
+  handler and validator per row (the Web UI lists them like decorated ones), and
+  ``@on(PermitTrigger.X)`` marks the method that acts on event X.  A validator rejects an
+  event the table or the rules do not accept before it reaches history.  One lock
+  serialises handlers and timers; each handler re-checks its event under the lock,
+  because two updates can pass their validators before either handler runs.
 * **Timers are instants in the state**, waited on with ``wait_condition(...,
   timeout=instant - now)``; an event that moves ``valid_until`` reschedules them and wakes
   the loop, which recomputes the next one.
-* **Humans speak through updates with validators**: an event the transition table or the
-  rules do not accept is rejected before it reaches history.  A handler does its
-  side-effects first (idempotent activities) and changes the state only after they
-  succeed, so a failed update leaves the state as it was and can simply be sent again.
-  One lock serialises handlers and timers; each handler re-checks its event under the lock,
-  because two updates can pass their validators before either handler runs.
 * **Long life**: continue-as-new at every renewal and whenever Temporal suggests it,
   carrying the whole state.  After the first release every change to this code goes
   through ``workflow.patched(...)``, and ``tests/replay`` replays recorded histories
   (including one across continue-as-new) so an unpatched change fails in CI, not in a
   permit that has been running for four years.
-* **What operators see** (search attributes ``PermitStatus``/``PermitValidUntil``, the
-  current details) holds status, type and dates only: no names, V-numbers or document
-  numbers.
+* **What operators see** (search attributes ``PermitStatus``/``PermitValidUntil``/
+  ``FineProposed``, the current details) holds status, type and dates only: no names,
+  V-numbers or document numbers.
 """
 
 from __future__ import annotations
@@ -37,41 +41,43 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.letters import LetterActivities
     from activities.permits import PermitActivities
+    from activities.registry import RegistryActivities
     from domain import alerts
+    from domain import search_attributes as sa
     from domain.deadlines import add_months
     from domain.messages import (
         BookSlot,
         InvalidateDocument,
         IssuePermit,
         LetterKind,
-        LettersSent,
-        PermitIssued,
         Recipient,
         RecordCardCollected,
         RecordFineDecision,
         RecordPermitStatus,
-        RecordViolation,
         SendLetter,
-        SlotBooking,
         SlotKind,
     )
     from domain.models import Model
+    from domain.permit import effects as fx
+    from domain.permit import letters
     from domain.permit.events import (
+        PERMIT_EVENT_TABLE,
+        AppealDecidedEvent,
         DocumentCollectedEvent,
         ExtensionApplicationEvent,
         ExtensionDecisionEvent,
         FineDecisionEvent,
         PermanentApplicationEvent,
         PermanentDecisionEvent,
+        RefusalAppealedEvent,
         ReplaceDocumentEvent,
         ReplacementReason,
         ReportChangeEvent,
@@ -79,15 +85,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawalGround,
         WithdrawPermitEvent,
     )
-    from domain.permit.rules import (
-        PermitRuleError,
-        after_refusal,
-        check_event,
-        new_fine,
-        new_warning,
-        replacement_refusal,
-        violation_outcome,
-    )
+    from domain.permit.rules import PermitRuleError, check_event, replacement_refusal, violation_outcome
     from domain.permit.schedule import (
         due_reminder,
         extension_window_opens,
@@ -96,57 +94,25 @@ with workflow.unsafe.imports_passed_through():
         local_date,
         new_term,
         next_due,
-        reschedule,
+        permanent_letter_due,
         start_of_day,
     )
-    from domain.permit.state import (
-        ApplicationKind,
-        Card,
-        CardStatus,
-        FineStatus,
-        PendingApplication,
-        PermitSettings,
-        PermitState,
-        PermitWorkflowInput,
-        Withdrawal,
-    )
-    from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, allowed, move, rejection
+    from domain.permit.state import Card, CardStatus, PermitSettings, PermitState, PermitWorkflowInput
+    from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, allowed, rejection
     from domain.permit.view import EventOutcome, PermitView, details_markdown, view
     from domain.refusal import REFUSAL_TYPE
-    from domain.search_attributes import PERMIT_ALERT
-
-# Search attributes (register them on the namespace: PermitStatus Keyword, PermitValidUntil
-# Datetime).  PermitValidUntil is the start of the last valid Dutch day.
-PERMIT_STATUS = SearchAttributeKey.for_keyword("PermitStatus")
-PERMIT_VALID_UNTIL = SearchAttributeKey.for_datetime("PermitValidUntil")
-FINE_PROPOSED = SearchAttributeKey.for_bool("FineProposed")
-
-# Registry activities, called by name (they are written and registered beside the
-# application's activities).
-SEND_LETTER = "send_letter"
-ISSUE_PERMIT = "issue_permit"
-BOOK_SLOT = "book_slot"
-
-# Activities retry until they succeed: every one is idempotent, and a business failure
-# arrives as a non-retryable ApplicationError.
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
-REGISTRY_TIMEOUT = timedelta(seconds=30)
-LETTER_TIMEOUT = timedelta(minutes=2)  # a letter renders a PDF
+    from workflows.common import EventHandlers, call, register_updates, upsert_changed
+    from workflows.names import PERMIT_WORKFLOW
 
 # Update handlers' failure type when the event is no longer allowed once the handler runs.
 EVENT_REJECTED = "PermitEventRejected"
 
 T = PermitTrigger
 S = PermitStatus
-ArgT = TypeVar("ArgT", bound=Model)
-ResultT = TypeVar("ResultT", bound=Model)
+on = EventHandlers[PermitTrigger, "PermitWorkflow"]()
 
 
-@workflow.defn(name="ResidencePermit")
+@workflow.defn(name=PERMIT_WORKFLOW)
 class PermitWorkflow:
     """One residence permit from issue to expiry, withdrawal or a permanent permit."""
 
@@ -158,11 +124,13 @@ class PermitWorkflow:
         else:
             assert input.handover is not None  # the input model guarantees one of the two
             self._state = initial_state(input.handover, input.settings)
-        self._first_run = input.handover is not None
+        self._first_run = input.handover is not None or input.started_from_import
         self._lock = asyncio.Lock()
         self._version = 0
         self._renewed = False
-        self._published: tuple[str, date, bool, str] | None = None
+        self._published: dict[str, Any] = {}
+        self._said: tuple[str, bool] = ("", False)
+        register_updates(PERMIT_EVENT_TABLE, self._accept, self._validate, EventOutcome)
 
     # --- the main loop -------------------------------------------------------------------
 
@@ -171,7 +139,7 @@ class PermitWorkflow:
         self._publish()
         if self._first_run:
             async with self._lock:
-                await self._record_status(self._state.status)
+                await self._record_status(self._state)
         while not is_finished(self._state):
             if self._renewed or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -208,58 +176,33 @@ class PermitWorkflow:
 
     async def _fire_due_timers(self) -> None:
         """Do whatever is due now.  Expiry first: a permit that expires gets no reminder."""
-        state = self._state
         now = workflow.now()
-        if now >= state.expires_at and not state.expiry_passed_while_pending:
-            if state.status is S.ACTIVE:
-                await self._expire(now)
-            elif state.status in (S.EXTENSION_PENDING, S.PERMANENT_PENDING):
-                move(state.status, T.EXPIRY_REACHED, state.status)
-                state.expiry_passed_while_pending = True
-                state.note(
-                    now,
-                    T.EXPIRY_REACHED,
-                    f"validity ended on {state.valid_until}; residence continues while the application is decided",
-                )
-                self._changed()
-        if state.status is S.ACTIVE:
-            reminder = due_reminder(state, now)
-            if reminder is not None:
-                await self._send_extension_reminder(reminder.months_before, reminder.due_at)
-                reminder.sent_at = now
-                state.note(
-                    now,
-                    T.EXTENSION_REMINDER_DUE,
-                    f"extension reminder sent ({reminder.months_before} months before expiry)",
-                )
-                self._changed()
-            if (
-                state.permit_type is PermitType.TEMPORARY
-                and state.five_years_letter_sent_at is None
-                and now >= state.five_years_at
-            ):
-                await self._send_permanent_eligible()
-                state.five_years_letter_sent_at = now
-                state.note(now, T.FIVE_YEARS_REACHED, "5 years reached: letter on applying for a permanent permit sent")
-                self._changed()
-        for card in state.cards:
+        state = self._state
+        lapsing = (S.ACTIVE, S.EXTENSION_PENDING, S.PERMANENT_PENDING)
+        if now >= state.expires_at and not state.expiry_passed_while_pending and state.status in lapsing:
+            after = fx.expiry_reached(state, now)
+            await self._commit(after, letter=letters.expired(after))
+        refusal = self._state.refusal
+        waiting = self._state.status is S.AWAITING_APPEAL and refusal is not None and refusal.appeal_lodged_on is None
+        if waiting and refusal is not None and now >= refusal.appeal_by:
+            after = fx.appeal_period_ended(self._state, now)
+            await self._commit(after, letter=letters.expired(after))
+        if self._state.status is S.ACTIVE:
+            await self._send_due_letters(now)
+        for card in self._state.cards:
             retry_at = card.booking_retry_at
             if card.status is CardStatus.AWAITING_COLLECTION and retry_at is not None and retry_at <= now:
-                await self._book_desk(card)
-                self._changed()
+                await self._commit(fx.desk_booked(self._state, await self._book_desk(card)))
 
-    async def _expire(self, now: datetime) -> None:
-        state = self._state
-        target = move(state.status, T.EXPIRY_REACHED, S.EXPIRED)
-        await self._letter(
-            LetterKind.PERMIT_EXPIRED,
-            f"expired-{state.term}",
-            {"valid_until": state.valid_until.isoformat(), "document_number": state.document_number},
-        )
-        await self._record_status(target)
-        state.status = target
-        state.note(now, T.EXPIRY_REACHED, f"permit expired (last valid day {state.valid_until})")
-        self._changed()
+    async def _send_due_letters(self, now: datetime) -> None:
+        reminder = due_reminder(self._state, now)
+        if reminder is not None:
+            letter = letters.extension_reminder(self._state, reminder)
+            await self._commit(fx.reminder_sent(self._state, reminder.due_at, now), letter=letter)
+        letter_at = permanent_letter_due(self._state)
+        if letter_at is not None and now >= letter_at:
+            letter = letters.permanent_eligible(self._state, letter_at)
+            await self._commit(fx.permanent_letter_sent(self._state, now), letter=letter)
 
     # --- query -----------------------------------------------------------------------------
 
@@ -267,460 +210,205 @@ class PermitWorkflow:
     def status(self) -> PermitView:
         return view(self._state)
 
-    # --- updates ---------------------------------------------------------------------------
+    # --- updates: registered from the event table ---------------------------------------------
 
-    @workflow.update(name="extension-application")
-    async def extension_application(self, event: ExtensionApplicationEvent) -> EventOutcome:
+    async def _accept(self, trigger: PermitTrigger, body: Model) -> EventOutcome:
+        """Act on one event under the lock, after checking it again: another update may have
+        got there first since its validator ran."""
         async with self._lock:
-            self._recheck(T.EXTENSION_APPLICATION, event)
-            state = self._state
-            target = move(state.status, T.EXTENSION_APPLICATION, S.EXTENSION_PENDING)
-            await self._record_status(target)
-            state.extension_applications += 1
-            state.pending = PendingApplication(
-                kind=ApplicationKind.EXTENSION,
-                sequence=state.extension_applications,
-                submitted_on=event.submitted_on,
-                received_at=workflow.now(),
-            )
-            state.status = target
-            state.note(workflow.now(), T.EXTENSION_APPLICATION, f"extension applied for on {event.submitted_on}")
-            self._changed()
-            return self._outcome(T.EXTENSION_APPLICATION, "extension application recorded; waiting for the decision")
+            try:
+                self._validate(trigger, body)
+            except PermitRuleError as err:
+                raise ApplicationError(str(err), type=EVENT_REJECTED, non_retryable=True) from err
+            self._said = ("", False)
+            await on.handlers[trigger](self, body)
+            message, refused = self._said
+            return EventOutcome(event=trigger.value, refused=refused, message=message, permit=view(self._state))
 
-    @extension_application.validator
-    def _validate_extension_application(self, event: ExtensionApplicationEvent) -> None:
-        self._validate(T.EXTENSION_APPLICATION, event)
-
-    @workflow.update(name="extension-decision")
-    async def extension_decision(self, event: ExtensionDecisionEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.EXTENSION_DECISION, event)
-            state = self._state
-            now = workflow.now()
-            sequence = state.pending.sequence if state.pending else state.extension_applications
-            if not event.granted:
-                target = move(state.status, T.EXTENSION_DECISION, after_refusal(state, local_date(now)))
-                await self._letter(
-                    LetterKind.EXTENSION_DECISION,
-                    f"extension-decision-{sequence}",
-                    {"outcome": "refused", "grounds": event.grounds, "valid_until": state.valid_until.isoformat()},
-                )
-                await self._record_status(target)
-                state.pending = None
-                state.status = target
-                state.note(now, T.EXTENSION_DECISION, f"extension refused; permit {target.value}")
-                self._changed()
-                return self._outcome(T.EXTENSION_DECISION, f"extension refused; the permit is {target.value}")
-
-            target = move(state.status, T.EXTENSION_DECISION, S.ACTIVE)
-            term = state.term + 1
-            valid_from, valid_until = new_term(state.valid_until, self._settings.term_years)
-            purpose = f"extension-{term}"
-            issued = await self._issue(purpose, PermitType.TEMPORARY, valid_from, valid_until)
-            card = self._new_card(issued, purpose)
-            await self._letter(
-                LetterKind.EXTENSION_DECISION,
-                f"extension-decision-{sequence}",
-                {
-                    "outcome": "granted",
-                    "grounds": event.grounds,
-                    "valid_from": valid_from.isoformat(),
-                    "valid_until": valid_until.isoformat(),
-                },
-            )
-            await self._book_desk(card)
-            await self._record_status(target, valid_until=valid_until)
-            for old in state.cards:
-                if old.status in (CardStatus.CURRENT, CardStatus.AWAITING_COLLECTION):
-                    old.status = CardStatus.SUPERSEDED
-                    old.booking_retry_at = None
-            state.cards.append(card)
-            state.document_number = card.document_number
-            state.valid_from, state.valid_until = valid_from, valid_until
-            state.term = term
-            state.pending = None
-            state.status = target
-            reschedule(state, self._settings)
-            state.note(now, "renewed", f"extension granted: term {term}, valid {valid_from} to {valid_until}")
-            self._renewed = True  # continue-as-new once this handler has finished
-            self._changed()
-            return self._outcome(T.EXTENSION_DECISION, f"extension granted until {valid_until}; a new card waits at the desk")
-
-    @extension_decision.validator
-    def _validate_extension_decision(self, event: ExtensionDecisionEvent) -> None:
-        self._validate(T.EXTENSION_DECISION, event)
-
-    @workflow.update(name="permanent-application")
-    async def permanent_application(self, event: PermanentApplicationEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.PERMANENT_APPLICATION, event)
-            state = self._state
-            target = move(state.status, T.PERMANENT_APPLICATION, S.PERMANENT_PENDING)
-            await self._record_status(target)
-            state.permanent_applications += 1
-            state.pending = PendingApplication(
-                kind=ApplicationKind.PERMANENT,
-                sequence=state.permanent_applications,
-                submitted_on=event.submitted_on,
-                received_at=workflow.now(),
-                civic_integration_met=event.civic_integration_met,
-            )
-            state.status = target
-            state.note(workflow.now(), T.PERMANENT_APPLICATION, f"permanent permit applied for on {event.submitted_on}")
-            self._changed()
-            return self._outcome(T.PERMANENT_APPLICATION, "permanent permit application recorded; waiting for the decision")
-
-    @permanent_application.validator
-    def _validate_permanent_application(self, event: PermanentApplicationEvent) -> None:
-        self._validate(T.PERMANENT_APPLICATION, event)
-
-    @workflow.update(name="permanent-decision")
-    async def permanent_decision(self, event: PermanentDecisionEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.PERMANENT_DECISION, event)
-            state = self._state
-            now = workflow.now()
-            today = local_date(now)
-            sequence = state.pending.sequence if state.pending else state.permanent_applications
-            if not event.granted:
-                target = move(state.status, T.PERMANENT_DECISION, after_refusal(state, today))
-                await self._letter(
-                    LetterKind.PERMANENT_DECISION,
-                    f"permanent-decision-{sequence}",
-                    {"outcome": "refused", "grounds": event.grounds, "valid_until": state.valid_until.isoformat()},
-                )
-                await self._record_status(target)
-                state.pending = None
-                state.status = target
-                state.note(now, T.PERMANENT_DECISION, f"permanent permit refused; permit {target.value}")
-                self._changed()
-                return self._outcome(T.PERMANENT_DECISION, f"permanent permit refused; the permit is {target.value}")
-
-            target = move(state.status, T.PERMANENT_DECISION, S.REPLACED_BY_PERMANENT)
-            valid_until = add_months(today, 12 * self._settings.permanent_document_years)
-            issued = await self._issue("permanent", PermitType.PERMANENT, today, valid_until)
-            card = self._new_card(issued, "permanent")
-            await self._letter(
-                LetterKind.PERMANENT_DECISION,
-                f"permanent-decision-{sequence}",
-                {
-                    "outcome": "granted",
-                    "grounds": event.grounds,
-                    "valid_from": today.isoformat(),
-                    "card_valid_until": valid_until.isoformat(),
-                },
-            )
-            await self._book_desk(card)
-            await self._record_status(target, permit_type=PermitType.PERMANENT, valid_until=valid_until)
-            for old in state.cards:
-                if old.status in (CardStatus.CURRENT, CardStatus.AWAITING_COLLECTION):
-                    old.status = CardStatus.SUPERSEDED
-                    old.booking_retry_at = None
-            state.cards.append(card)
-            state.permit_type = PermitType.PERMANENT
-            state.document_number = card.document_number
-            state.valid_from, state.valid_until = today, valid_until
-            state.pending = None
-            state.status = target
-            state.note(now, T.PERMANENT_DECISION, f"permanent permit granted; type IV card valid until {valid_until}")
-            self._changed()
-            return self._outcome(T.PERMANENT_DECISION, "permanent permit granted; the type IV card waits at the desk")
-
-    @permanent_decision.validator
-    def _validate_permanent_decision(self, event: PermanentDecisionEvent) -> None:
-        self._validate(T.PERMANENT_DECISION, event)
-
-    @workflow.update(name="replace-document")
-    async def replace_document(self, event: ReplaceDocumentEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.REPLACE_DOCUMENT, event)
-            state = self._state
-            now = workflow.now()
-            move(state.status, T.REPLACE_DOCUMENT, S.ACTIVE)
-            old = self._card(state.document_number)
-            reported = event.reason in (ReplacementReason.LOST, ReplacementReason.STOLEN)
-            refusal = replacement_refusal(state.valid_until, local_date(now))
-            if refusal is not None:
-                state_sequence = state.replacement_refusals + 1
-                if reported:  # a card reported lost or stolen is invalid even without a new one
-                    await self._invalidate(old, event.reason.value, now)
-                await self._letter(
-                    LetterKind.REPLACEMENT_REFUSED,
-                    f"replacement-refused-{state_sequence}",
-                    {
-                        "reason": "expiring",
-                        "requested_for": event.reason.value,
-                        "valid_until": state.valid_until.isoformat(),
-                        "apply_from": extension_window_opens(state.valid_until).isoformat(),
-                    },
-                )
-                if reported:
-                    old.status, old.invalid_reason = CardStatus.INVALID, event.reason.value
-                    old.booking_retry_at = None
-                state.replacement_refusals = state_sequence
-                state.note(now, T.REPLACE_DOCUMENT, "replacement refused: apply for extension instead")
-                self._changed()
-                return self._outcome(T.REPLACE_DOCUMENT, f"replacement refused: {refusal}", refused=True)
-
-            sequence = state.replacements + 1
-            purpose = f"replacement-{sequence}"
-            await self._invalidate(old, event.reason.value, now)
-            issued = await self._issue(purpose, state.permit_type, local_date(now), state.valid_until)
-            card = self._new_card(issued, purpose)
-            await self._letter(
-                LetterKind.REPLACEMENT,
-                f"replacement-{sequence}",
-                {
-                    "reason": event.reason.value,
-                    "document_number": card.document_number,
-                    "old_document_number": old.document_number,
-                    "valid_until": state.valid_until.isoformat(),
-                },
-            )
-            await self._book_desk(card)
-            old.status, old.invalid_reason = CardStatus.INVALID, event.reason.value
-            old.booking_retry_at = None
-            state.cards.append(card)
-            state.document_number = card.document_number
-            state.replacements = sequence
-            state.note(now, T.REPLACE_DOCUMENT, f"card replaced ({event.reason.value}); the old number is invalid")
-            self._changed()
-            return self._outcome(T.REPLACE_DOCUMENT, "old number invalid; a new card waits at the desk")
-
-    @replace_document.validator
-    def _validate_replace_document(self, event: ReplaceDocumentEvent) -> None:
-        self._validate(T.REPLACE_DOCUMENT, event)
-
-    @workflow.update(name="report-change")
-    async def report_change(self, event: ReportChangeEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.REPORT_CHANGE, event)
-            state = self._state
-            now = workflow.now()
-            today = local_date(now)
-            move(state.status, T.REPORT_CHANGE, state.status)
-            outcome = violation_outcome(state, event, self._settings.late_report_weeks)
-            if outcome is ViolationOutcome.NONE:
-                state.note(now, T.REPORT_CHANGE, "change reported in time")
-                self._changed()
-                return self._outcome(T.REPORT_CHANGE, "change reported in time")
-            sequence = state.violations + 1
-            if outcome is ViolationOutcome.WARNING:
-                warning = new_warning(state, event, today)
-                await self._activity(
-                    PermitActivities.record_violation,
-                    RecordViolation(
-                        application_id=state.application_id,
-                        sequence=sequence,
-                        outcome=outcome,
-                        change_kind=event.kind,
-                        occurred_on=event.occurred_on,
-                        reported_on=event.reported_on,
-                        decided_on=today,
-                        warning_valid_until=warning.valid_until,
-                    ),
-                )
-                await self._letter(
-                    LetterKind.WARNING,
-                    f"warning-{warning.sequence}",
-                    {
-                        "violation": event.kind,
-                        "occurred_on": event.occurred_on.isoformat(),
-                        "reported_on": event.reported_on.isoformat(),
-                        "valid_until": warning.valid_until.isoformat(),
-                    },
-                )
-                state.warnings.append(warning)
-                state.violations = sequence
-                state.note(now, T.REPORT_CHANGE, f"change reported late: warning, valid until {warning.valid_until}")
-                self._changed()
-                return self._outcome(T.REPORT_CHANGE, f"reported late: a warning, valid until {warning.valid_until}")
-
-            fine = new_fine(state, event, today)
-            await self._activity(
-                PermitActivities.record_violation,
-                RecordViolation(
-                    application_id=state.application_id,
-                    sequence=sequence,
-                    outcome=outcome,
-                    change_kind=event.kind,
-                    occurred_on=event.occurred_on,
-                    reported_on=event.reported_on,
-                    decided_on=today,
-                    fine_maximum_eur=fine.maximum_eur,
-                ),
-            )
-            # No letter yet: the fine letter (templates/fine.txt.j2) imposes a fine, and an
-            # officer decides whether and how much with the fine-decision event.
-            state.fines.append(fine)
-            state.violations = sequence
-            state.note(now, T.REPORT_CHANGE, "change reported late again within 2 years: fine proposed")
-            self._changed()
-            return self._outcome(
-                T.REPORT_CHANGE, f"reported late again within 2 years: a fine of at most EUR {fine.maximum_eur:.2f} is proposed"
-            )
-
-    @report_change.validator
-    def _validate_report_change(self, event: ReportChangeEvent) -> None:
-        self._validate(T.REPORT_CHANGE, event)
-
-    @workflow.update(name="fine-decision")
-    async def fine_decision(self, event: FineDecisionEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.FINE_DECISION, event)
-            state = self._state
-            now = workflow.now()
-            today = local_date(now)
-            move(state.status, T.FINE_DECISION, state.status)
-            fine = state.open_fine()
-            assert fine is not None  # checked by check_event
-            amount = event.amount_eur if event.imposed else Decimal(0)
-            await self._activity(
-                PermitActivities.record_fine_decision,
-                RecordFineDecision(
-                    application_id=state.application_id,
-                    violation_sequence=fine.violation,
-                    imposed=event.imposed,
-                    amount_eur=event.amount_eur,
-                    decided_on=today,
-                ),
-            )
-            if event.imposed:
-                await self._letter(
-                    LetterKind.FINE,
-                    f"fine-{fine.sequence}",
-                    {
-                        "amount": f"{amount:.2f}",
-                        "violation": fine.change_kind,
-                        "reduced": "true" if fine.less_serious else "false",
-                    },
-                )
-            fine.status = FineStatus.IMPOSED if event.imposed else FineStatus.NOT_IMPOSED
-            fine.amount_eur = event.amount_eur if event.imposed else None
-            fine.decided_on = today
-            state.note(now, T.FINE_DECISION, "fine imposed" if event.imposed else "fine not imposed")
-            self._changed()
-            return self._outcome(T.FINE_DECISION, f"fine imposed: EUR {amount:.2f}" if event.imposed else "fine not imposed")
-
-    @fine_decision.validator
-    def _validate_fine_decision(self, event: FineDecisionEvent) -> None:
-        self._validate(T.FINE_DECISION, event)
-
-    @workflow.update(name="withdraw-permit")
-    async def withdraw_permit(self, event: WithdrawPermitEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.WITHDRAW_PERMIT, event)
-            state = self._state
-            now = workflow.now()
-            target = move(state.status, T.WITHDRAW_PERMIT, S.WITHDRAWN)
-            live = [c for c in state.cards if c.status in (CardStatus.CURRENT, CardStatus.AWAITING_COLLECTION)]
-            for card in live:
-                await self._invalidate(card, "withdrawn", now)
-            await self._letter(
-                LetterKind.PERMIT_WITHDRAWN,
-                "withdrawn",
-                {
-                    "reason": event.ground.value,
-                    "grounds": event.explanation,
-                    "effective_from": local_date(now).isoformat(),
-                    "document_number": state.document_number,
-                },
-            )
-            await self._record_status(target, withdrawal_ground=event.ground)
-            for card in live:
-                card.status, card.invalid_reason = CardStatus.INVALID, "withdrawn"
-                card.booking_retry_at = None
-            state.withdrawal = Withdrawal(ground=event.ground, withdrawn_on=local_date(now))
-            state.pending = None
-            state.status = target
-            state.note(now, T.WITHDRAW_PERMIT, "permit withdrawn")
-            self._changed()
-            return self._outcome(T.WITHDRAW_PERMIT, "permit withdrawn; the holder has been informed")
-
-    @withdraw_permit.validator
-    def _validate_withdraw_permit(self, event: WithdrawPermitEvent) -> None:
-        self._validate(T.WITHDRAW_PERMIT, event)
-
-    @workflow.update(name="document-collected")
-    async def document_collected(self, event: DocumentCollectedEvent) -> EventOutcome:
-        async with self._lock:
-            self._recheck(T.DOCUMENT_COLLECTED, event)
-            state = self._state
-            move(state.status, T.DOCUMENT_COLLECTED, state.status)
-            card = state.card_awaiting_collection()
-            assert card is not None  # checked by check_event
-            await self._activity(
-                PermitActivities.record_card_collected,
-                RecordCardCollected(
-                    application_id=state.application_id,
-                    document_number=card.document_number,
-                    collected_on=event.collected_on,
-                ),
-            )
-            card.status = CardStatus.CURRENT
-            card.collected_on = event.collected_on
-            card.booking_retry_at = None
-            state.note(workflow.now(), T.DOCUMENT_COLLECTED, f"type {card.permit_type.value} card collected")
-            self._changed()
-            return self._outcome(T.DOCUMENT_COLLECTED, "card collected")
-
-    @document_collected.validator
-    def _validate_document_collected(self, event: DocumentCollectedEvent) -> None:
-        self._validate(T.DOCUMENT_COLLECTED, event)
-
-    # --- checks ----------------------------------------------------------------------------
-
-    def _validate(self, trigger: PermitTrigger, event: Model) -> None:
-        """Validator: reject with a sentence the caller can show; the state is untouched."""
+    def _validate(self, trigger: PermitTrigger, body: Model) -> None:
+        """Reject, with the reason, an event the permit cannot take now; the state is untouched."""
         if not allowed(self._state.status, trigger):  # names only: readable in the Web UI
             raise ApplicationError(rejection(self._state.status, trigger), type=REFUSAL_TYPE, non_retryable=True)
-        check_event(self._state, trigger, event, local_date(workflow.now()))
+        check_event(self._state, trigger, body, local_date(workflow.now()))
 
-    def _recheck(self, trigger: PermitTrigger, event: Model) -> None:
-        """The same check inside the handler, in case another update got there first."""
-        try:
-            check_event(self._state, trigger, event, local_date(workflow.now()))
-        except PermitRuleError as err:
-            raise ApplicationError(str(err), type=EVENT_REJECTED, non_retryable=True) from err
+    def _say(self, message: str, *, refused: bool = False) -> None:
+        """What the update answers: a sentence for the caller (with the permit's view)."""
+        self._said = (message, refused)
+
+    @on(T.EXTENSION_APPLICATION)
+    async def _on_extension_application(self, event: ExtensionApplicationEvent) -> None:
+        await self._commit(fx.extension_applied(self._state, event.submitted_on, workflow.now()))
+        self._say("extension application recorded; waiting for the decision")
+
+    @on(T.PERMANENT_APPLICATION)
+    async def _on_permanent_application(self, event: PermanentApplicationEvent) -> None:
+        await self._commit(fx.permanent_applied(self._state, event, workflow.now()))
+        self._say("permanent permit application recorded; waiting for the decision")
+
+    @on(T.EXTENSION_DECISION)
+    async def _on_extension_decision(self, event: ExtensionDecisionEvent) -> None:
+        state, now = self._state, workflow.now()
+        key = f"extension-decision-{state.pending.sequence if state.pending else state.extension_applications}"
+        if not event.granted:
+            after = await self._refuse(T.EXTENSION_DECISION, LetterKind.EXTENSION_DECISION, key, event.grounds)
+            self._say(f"extension refused; the permit is {after.status.value}")
+            return
+        valid_from, valid_until = new_term(state.valid_until, self._settings.term_years)
+        purpose = f"extension-{state.term + 1}"
+        card = await self._issue(purpose, PermitType.TEMPORARY, valid_from, valid_until)
+        await self._send(letters.granted(LetterKind.EXTENSION_DECISION, key, event.grounds, valid_from, valid_until))
+        await self._commit(fx.extension_granted(state, await self._book_desk(card), now, self._settings))
+        self._renewed = True  # continue-as-new once this handler has finished
+        self._say(f"extension granted until {valid_until}; a new card waits at the desk")
+
+    @on(T.PERMANENT_DECISION)
+    async def _on_permanent_decision(self, event: PermanentDecisionEvent) -> None:
+        state, now = self._state, workflow.now()
+        today = local_date(now)
+        key = f"permanent-decision-{state.pending.sequence if state.pending else state.permanent_applications}"
+        if not event.granted:
+            after = await self._refuse(T.PERMANENT_DECISION, LetterKind.PERMANENT_DECISION, key, event.grounds)
+            self._say(f"permanent permit refused; the permit is {after.status.value}")
+            return
+        valid_until = add_months(today, 12 * self._settings.permanent_document_years)
+        card = await self._issue("permanent", PermitType.PERMANENT, today, valid_until)
+        await self._send(letters.granted(LetterKind.PERMANENT_DECISION, key, event.grounds, today, valid_until))
+        await self._commit(fx.permanent_granted(state, await self._book_desk(card), now))
+        self._say("permanent permit granted; the type IV card waits at the desk")
+
+    async def _refuse(self, trigger: PermitTrigger, kind: LetterKind, key: str, grounds: str) -> PermitState:
+        """A refused extension or permanent permit: the letter names the appeal period and
+        whether the permit is still valid (issue 9 points 8 and 14)."""
+        state = self._state
+        after = fx.application_refused(state, trigger, workflow.now(), self._settings.refusal_appeal_weeks)
+        await self._commit(after, letter=letters.refused(kind, key, grounds, state, after))
+        return after
+
+    @on(T.REFUSAL_APPEALED)
+    async def _on_refusal_appealed(self, event: RefusalAppealedEvent) -> None:
+        await self._commit(fx.refusal_appealed(self._state, event, workflow.now()))
+        self._say("appeal recorded: residence stays lawful until the court decides")
+
+    @on(T.APPEAL_DECIDED)
+    async def _on_appeal_decided(self, event: AppealDecidedEvent) -> None:
+        after = fx.appeal_decided(self._state, event, workflow.now())
+        await self._commit(after, letter=letters.expired(after))
+        self._say(f"appeal decided ({event.result.value}); the permit is {after.status.value}")
+
+    @on(T.REPLACE_DOCUMENT)
+    async def _on_replace_document(self, event: ReplaceDocumentEvent) -> None:
+        state, now = self._state, workflow.now()
+        old = next(c for c in state.cards if c.document_number == state.document_number)
+        reported = event.reason in (ReplacementReason.LOST, ReplacementReason.STOLEN)
+        refusal = replacement_refusal(state.valid_until, local_date(now))
+        if refusal is not None:
+            if reported:  # a card reported lost or stolen is invalid even without a new one
+                await self._invalidate(old, event.reason.value, now)
+            letter = letters.replacement_refused(state, event.reason)
+            await self._commit(fx.replacement_refused(state, event.reason, now), letter=letter)
+            self._say(f"replacement refused: {refusal}", refused=True)
+            return
+        sequence = state.replacements + 1
+        await self._invalidate(old, event.reason.value, now)
+        card = await self._issue(f"replacement-{sequence}", state.permit_type, local_date(now), state.valid_until)
+        await self._send(letters.replacement(event.reason, old, card, state.valid_until, sequence))
+        await self._commit(fx.card_replaced(state, event.reason, await self._book_desk(card), now))
+        self._say("old number invalid; a new card waits at the desk")
+
+    @on(T.REPORT_CHANGE)
+    async def _on_report_change(self, event: ReportChangeEvent) -> None:
+        state, now = self._state, workflow.now()
+        outcome = violation_outcome(state, event, self._settings.late_report_weeks)
+        after = fx.change_reported(state, event, outcome, now)
+        if outcome is ViolationOutcome.NONE:
+            await self._commit(after)
+            self._say("change reported in time")
+            return
+        warning = after.warnings[-1] if outcome is ViolationOutcome.WARNING else None
+        fine = after.fines[-1] if outcome is ViolationOutcome.FINE else None
+        await call(PermitActivities.record_violation, fx.violation_record(after, event, outcome, local_date(now)))
+        # A fine proposal gets no letter yet: an officer decides with fine-decision, and the
+        # fine letter (templates/fine.txt.j2) is the decision.
+        await self._commit(after, letter=letters.warning(event, warning) if warning else None)
+        if warning is not None:
+            self._say(f"reported late: a warning, valid until {warning.valid_until}")
+        elif fine is not None:
+            why = "a serious violation" if event.serious else "reported late again within 2 years"
+            self._say(f"{why}: a fine of at most EUR {fine.maximum_eur:.2f} is proposed")
+
+    @on(T.FINE_DECISION)
+    async def _on_fine_decision(self, event: FineDecisionEvent) -> None:
+        state, now = self._state, workflow.now()
+        fine = state.open_fine()
+        assert fine is not None  # checked by check_event
+        amount = fx.fine_amount(event)
+        await call(
+            PermitActivities.record_fine_decision,
+            RecordFineDecision(
+                application_id=state.application_id,
+                violation_sequence=fine.violation,
+                imposed=event.imposed,
+                amount_eur=event.amount_eur,
+                decided_on=local_date(now),
+            ),
+        )
+        if event.imposed:
+            await self._send(letters.fine(fine, amount))
+        await self._commit(fx.fine_decided(state, event, now))
+        self._say(f"fine imposed: EUR {amount:.2f}" if event.imposed else "fine not imposed")
+
+    @on(T.WITHDRAW_PERMIT)
+    async def _on_withdraw_permit(self, event: WithdrawPermitEvent) -> None:
+        state, now = self._state, workflow.now()
+        for card in state.cards:
+            if card.status in (CardStatus.CURRENT, CardStatus.AWAITING_COLLECTION):
+                await self._invalidate(card, "withdrawn", now)
+        letter = letters.withdrawn(state, event, local_date(now))
+        await self._commit(fx.withdrawn(state, event.ground, now), letter=letter, withdrawal_ground=event.ground)
+        self._say("permit withdrawn; the holder has been informed")
+
+    @on(T.DOCUMENT_COLLECTED)
+    async def _on_document_collected(self, event: DocumentCollectedEvent) -> None:
+        state = self._state
+        card = state.card_awaiting_collection()
+        assert card is not None  # checked by check_event
+        await call(
+            PermitActivities.record_card_collected,
+            RecordCardCollected(
+                application_id=state.application_id, document_number=card.document_number, collected_on=event.collected_on
+            ),
+        )
+        await self._commit(fx.card_collected(state, event.collected_on, workflow.now()))
+        self._say("card collected")
 
     # --- effects ---------------------------------------------------------------------------
 
-    async def _activity(self, method: Callable[[PermitActivities, ArgT], ResultT], arg: ArgT) -> ResultT:
-        return await workflow.execute_activity_method(
-            method,
-            arg,
-            start_to_close_timeout=REGISTRY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=method.__name__.replace("_", " "),  # what the Web UI shows on the activity
-        )
-
-    async def _record_status(
-        self,
-        status: PermitStatus,
-        *,
-        permit_type: PermitType | None = None,
-        valid_until: date | None = None,
-        withdrawal_ground: WithdrawalGround | None = None,
+    async def _commit(
+        self, after: PermitState, *, letter: letters.Letter | None = None, withdrawal_ground: WithdrawalGround | None = None
     ) -> None:
-        state = self._state
-        sequence = state.status_changes + 1
-        await self._activity(
+        """Apply the state the domain computed, after its letter and its status in the registry."""
+        await self._send(letter)
+        if after.status_changes != self._state.status_changes:
+            await self._record_status(after, withdrawal_ground=withdrawal_ground)
+        self._state = after
+        self._changed()
+
+    async def _record_status(self, state: PermitState, *, withdrawal_ground: WithdrawalGround | None = None) -> None:
+        await call(
             PermitActivities.record_permit_status,
             RecordPermitStatus(
                 application_id=state.application_id,
-                key=f"{status.value}-{sequence}",
-                status=status,
-                permit_type=permit_type or state.permit_type,
-                valid_until=valid_until or state.valid_until,
+                key=f"{state.status.value}-{state.status_changes}",
+                status=state.status,
+                permit_type=state.permit_type,
+                valid_until=state.valid_until,
                 changed_at=workflow.now(),
                 withdrawal_ground=withdrawal_ground,
             ),
         )
-        state.status_changes = sequence
 
     async def _invalidate(self, card: Card, reason: str, now: datetime) -> None:
-        await self._activity(
+        await call(
             PermitActivities.invalidate_document,
             InvalidateDocument(
                 application_id=self._state.application_id,
@@ -730,9 +418,9 @@ class PermitWorkflow:
             ),
         )
 
-    async def _issue(self, purpose: str, permit_type: PermitType, valid_from: date, valid_until: date) -> PermitIssued:
-        issued: PermitIssued = await workflow.execute_activity(
-            ISSUE_PERMIT,
+    async def _issue(self, purpose: str, permit_type: PermitType, valid_from: date, valid_until: date) -> Card:
+        issued = await call(
+            RegistryActivities.issue_permit,
             IssuePermit(
                 application_id=self._state.application_id,
                 purpose=purpose,
@@ -740,111 +428,46 @@ class PermitWorkflow:
                 valid_from=valid_from,
                 valid_until=valid_until,
             ),
-            result_type=PermitIssued,
-            start_to_close_timeout=REGISTRY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
             summary=f"issue card ({purpose})",
         )
-        return issued
+        return fx.new_card(issued, purpose, local_date(workflow.now()))
 
-    def _new_card(self, issued: PermitIssued, purpose: str) -> Card:
-        return Card(
-            document_number=issued.document_number,
-            permit_type=PermitType(issued.permit_type),
-            purpose=purpose,
-            valid_from=issued.valid_from,
-            valid_until=issued.valid_until,
-            issued_on=local_date(workflow.now()),
-            status=CardStatus.AWAITING_COLLECTION,
-        )
-
-    async def _book_desk(self, card: Card) -> None:
+    async def _book_desk(self, card: Card) -> Card:
         """Book the desk appointment for a new card and invite the holder; with no slot free,
-        try again after the retry interval (an instant in the state, like every timer)."""
+        the card gets a retry instant (a timer in the state, like every other)."""
         now = workflow.now()
-        booking = await workflow.execute_activity(
-            BOOK_SLOT,
+        booking = await call(
+            RegistryActivities.book_slot,
             BookSlot(
                 application_id=self._state.application_id,
                 kind=SlotKind.DESK,
                 purpose=f"desk-{card.purpose}",
                 not_before=now + timedelta(days=self._settings.desk_notice_days),
             ),
-            result_type=SlotBooking,
-            start_to_close_timeout=REGISTRY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
             summary="book desk appointment",
         )
-        if not booking.booked or booking.starts_at is None:
-            card.booking_retry_at = now + timedelta(hours=self._settings.desk_booking_retry_hours)
-            return
-        await self._letter(
-            LetterKind.CARD_INVITATION,
-            f"card-invitation-{card.purpose}",
-            {
-                "permit_type": card.permit_type.value,
-                "desk_at": booking.starts_at.isoformat(),
-                "desk_location": booking.location or "",
-                "document_number": card.document_number,
-                "valid_until": card.valid_until.isoformat(),
-            },
-        )
-        card.appointment_at = booking.starts_at
-        card.appointment_location = booking.location
-        card.booking_retry_at = None
+        booked = fx.with_booking(card, booking, now, self._settings.desk_booking_retry_hours)
+        if booked.appointment_at is not None:
+            await self._send(letters.card_invitation(booked))
+        return booked
 
-    async def _letter(self, kind: LetterKind, key: str, facts: dict[str, str], items: list[str] | None = None) -> None:
+    async def _send(self, letter: letters.Letter | None) -> None:
         """Every permit letter goes through the registry's outbox, keyed so it is written once."""
-        await workflow.execute_activity(
-            SEND_LETTER,
+        if letter is None:
+            return
+        await call(
+            LetterActivities.send_letter,
             SendLetter(
                 application_id=self._state.application_id,
-                key=f"permit-{key}",
-                kind=kind,
+                key=f"permit-{letter.key}",
+                kind=letter.kind,
                 recipients=[Recipient.APPLICANT],
-                facts={"letter_date": local_date(workflow.now()).isoformat(), **facts},
-                items=items or [],
+                facts={"letter_date": local_date(workflow.now()).isoformat(), **letter.facts},
             ),
-            result_type=LettersSent,
-            start_to_close_timeout=LETTER_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=f"letter: {kind.value.replace('_', ' ')}",
+            summary=f"letter: {letter.kind.value.replace('_', ' ')}",
         )
 
-    async def _send_extension_reminder(self, months_before: int, due_at: datetime) -> None:
-        state = self._state
-        await self._letter(
-            LetterKind.EXTENSION_REMINDER,
-            f"extension-reminder-{local_date(due_at).isoformat()}",
-            {
-                "months_before": str(months_before),
-                "valid_until": state.valid_until.isoformat(),
-                "apply_from": extension_window_opens(state.valid_until).isoformat(),
-                "document_number": state.document_number,
-            },
-        )
-
-    async def _send_permanent_eligible(self) -> None:
-        """The conditions are in the letter's template (``permanent_eligible.txt.j2``)."""
-        state = self._state
-        eligible_from = local_date(state.five_years_at)
-        await self._letter(
-            LetterKind.PERMANENT_ELIGIBLE,
-            "permanent-eligible",
-            {
-                "eligible_from": eligible_from.isoformat(),
-                "apply_from": min(eligible_from, extension_window_opens(state.valid_until)).isoformat(),
-                "valid_until": state.valid_until.isoformat(),
-            },
-        )
-
-    # --- bookkeeping -----------------------------------------------------------------------
-
-    def _card(self, document_number: str) -> Card:
-        return next(c for c in self._state.cards if c.document_number == document_number)
-
-    def _outcome(self, trigger: PermitTrigger, message: str, *, refused: bool = False) -> EventOutcome:
-        return EventOutcome(event=trigger.value, refused=refused, message=message, permit=view(self._state))
+    # --- what operators see ----------------------------------------------------------------
 
     def _changed_since(self, version: int) -> Callable[[], bool]:
         return lambda: self._version != version
@@ -856,23 +479,18 @@ class PermitWorkflow:
 
     def _publish(self) -> None:
         state = self._state
-        fine_proposed = state.open_fine() is not None
         alert = alerts.permit_alert(
-            expired=state.status is PermitStatus.EXPIRED,
-            ended=state.status in (PermitStatus.WITHDRAWN, PermitStatus.REPLACED_BY_PERMANENT),
+            expired=state.status is S.EXPIRED,
+            ended=state.status in (S.WITHDRAWN, S.REPLACED_BY_PERMANENT),
             valid_until=state.valid_until,
             window_opens=extension_window_opens(state.valid_until),
             today=local_date(workflow.now()),
         )
-        published = (state.status.value, state.valid_until, fine_proposed, alert.value)
-        if published != self._published:
-            workflow.upsert_search_attributes(
-                [
-                    PERMIT_STATUS.value_set(state.status.value),
-                    PERMIT_VALID_UNTIL.value_set(start_of_day(state.valid_until)),
-                    FINE_PROPOSED.value_set(fine_proposed),
-                    PERMIT_ALERT.value_set(alert.value),
-                ]
-            )
-            self._published = published
+        wanted = {
+            sa.PERMIT_STATUS.name: state.status.value,
+            sa.PERMIT_VALID_UNTIL.name: start_of_day(state.valid_until),
+            sa.FINE_PROPOSED.name: state.open_fine() is not None,
+            sa.PERMIT_ALERT.name: alert.value,
+        }
+        self._published = upsert_changed(sa.PERMIT, wanted, self._published)
         workflow.set_current_details(details_markdown(state))

@@ -1,4 +1,10 @@
-"""The permit's events: the bodies of the updates a caseworker or the holder sends."""
+"""The permit's events: the bodies of the updates a caseworker or the holder sends.
+
+``PERMIT_EVENT_TABLE`` is the one table of them: update name -> body model and the
+statuses that accept it (from the transition table).  The workflow registers an update
+handler and validator per row (``workflows/permit.py``, ``@on(PermitTrigger.X)`` on the
+method that acts on it); ``starter.py send`` and ``schema`` read the body models from it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,9 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from domain.models import Model, NonEmpty
-from domain.permit.transitions import PermitTrigger
+from domain.machine import Event, event_table
+from domain.models import JudgmentResult, Model, NonEmpty
+from domain.permit.transitions import PERMIT_MACHINE, PermitStatus, PermitTrigger
 
 T = PermitTrigger
 
@@ -60,8 +67,12 @@ class ReportChangeEvent(Model):
     )
     occurred_on: date
     reported_on: date
-    less_serious: bool = Field(
-        default=False, description="The officer judges a late report less serious: a fine is then at most half."
+    serious: bool = Field(
+        default=False,
+        description=(
+            "The officer judges the violation serious: a fine may follow at once, up to the full maximum. "
+            "A less serious one gets a warning first, and a fine of at most half the maximum after that."
+        ),
     )
 
     @model_validator(mode="after")
@@ -92,17 +103,37 @@ class DocumentCollectedEvent(Model):
     collected_on: date
 
 
-PERMIT_EVENT_MODELS: dict[str, type[Model]] = {
-    T.EXTENSION_APPLICATION.value: ExtensionApplicationEvent,
-    T.EXTENSION_DECISION.value: ExtensionDecisionEvent,
-    T.PERMANENT_APPLICATION.value: PermanentApplicationEvent,
-    T.PERMANENT_DECISION.value: PermanentDecisionEvent,
-    T.REPLACE_DOCUMENT.value: ReplaceDocumentEvent,
-    T.REPORT_CHANGE.value: ReportChangeEvent,
-    T.FINE_DECISION.value: FineDecisionEvent,
-    T.WITHDRAW_PERMIT.value: WithdrawPermitEvent,
-    T.DOCUMENT_COLLECTED.value: DocumentCollectedEvent,
-}
+class RefusalAppealedEvent(Model):
+    """An appeal (or objection) lodged against the refusal of an extension or a permanent permit."""
+
+    lodged_on: date
+
+
+class AppealDecidedEvent(Model):
+    """The outcome of that appeal: ``upheld`` (the refusal stands) or ``annulled`` (decided again)."""
+
+    result: JudgmentResult
+
+
+PERMIT_EVENT_TABLE: dict[PermitTrigger, Event[PermitStatus, PermitTrigger, Model]] = event_table(
+    PERMIT_MACHINE,
+    {
+        T.EXTENSION_APPLICATION: ExtensionApplicationEvent,
+        T.EXTENSION_DECISION: ExtensionDecisionEvent,
+        T.PERMANENT_APPLICATION: PermanentApplicationEvent,
+        T.PERMANENT_DECISION: PermanentDecisionEvent,
+        T.REFUSAL_APPEALED: RefusalAppealedEvent,
+        T.APPEAL_DECIDED: AppealDecidedEvent,
+        T.REPLACE_DOCUMENT: ReplaceDocumentEvent,
+        T.REPORT_CHANGE: ReportChangeEvent,
+        T.FINE_DECISION: FineDecisionEvent,
+        T.WITHDRAW_PERMIT: WithdrawPermitEvent,
+        T.DOCUMENT_COLLECTED: DocumentCollectedEvent,
+    },
+)
+
+# Update name -> body model, for ``starter.py send`` and ``schema``.
+PERMIT_EVENT_MODELS: dict[str, type[Model]] = {event.name: event.body for event in PERMIT_EVENT_TABLE.values()}
 
 
 class ViolationOutcome(enum.StrEnum):

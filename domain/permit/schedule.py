@@ -43,6 +43,18 @@ def five_years_on(first_valid_from: date) -> date:
     return add_months(first_valid_from, PERMANENT_AFTER_MONTHS)
 
 
+def permanent_window_opens(first_valid_from: date, valid_until: date) -> date:
+    """The first day a permanent permit may be applied for: once 5 consecutive years are
+    reached, or from 6 months before the temporary permit expires, whichever comes first
+    (domain.md, "Permanent asylum permit"; IND page on permanent asylum residency).
+
+    The letter about a permanent permit goes out on this day, not when the five years are
+    reached: with a first term that ends the day before the fifth anniversary, that day
+    would be the day after expiry.
+    """
+    return min(five_years_on(first_valid_from), extension_window_opens(valid_until))
+
+
 def reminder_schedule(valid_until: date, months: tuple[int, ...]) -> list[Reminder]:
     """The extension reminders, earliest first, at the start of their Dutch day."""
     return [
@@ -90,8 +102,10 @@ def initial_state(handover: PermitInput, settings: PermitSettings) -> PermitStat
         document_number=handover.document_number,
         valid_from=handover.valid_from,
         valid_until=handover.valid_until,
-        first_valid_from=handover.valid_from,
+        first_valid_from=handover.first_valid_from or handover.valid_from,
         language=handover.language,
+        term=handover.term,
+        status_changes=1,  # the issue: the first run records it
         cards=[
             Card(
                 document_number=handover.document_number,
@@ -102,7 +116,7 @@ def initial_state(handover: PermitInput, settings: PermitSettings) -> PermitStat
                 issued_on=local_date(handover.issued_at),
             )
         ],
-        five_years_at=start_of_day(five_years_on(handover.valid_from)),
+        five_years_at=start_of_day(five_years_on(handover.first_valid_from or handover.valid_from)),
         expires_at=expiry_instant(handover.valid_until),
     )
     reschedule(state, settings)
@@ -115,6 +129,11 @@ def reschedule(state: PermitState, settings: PermitSettings) -> None:
     state.expires_at = expiry_instant(state.valid_until)
     state.expiry_passed_while_pending = False
     state.reminders = reminder_schedule(state.valid_until, settings.extension_reminder_months)
+    state.permanent_letter_at = (
+        start_of_day(permanent_window_opens(state.first_valid_from, state.valid_until))
+        if state.permit_type is PermitType.TEMPORARY
+        else None
+    )
 
 
 # --- the timers ---------------------------------------------------------------------------------
@@ -135,14 +154,14 @@ def next_due(state: PermitState) -> Due | None:
         open_reminders = [r.due_at for r in state.reminders if r.sent_at is None and not r.skipped]
         if open_reminders:
             candidates.append(Due(at=min(open_reminders), trigger=T.EXTENSION_REMINDER_DUE))
-    if (
-        allowed(status, T.FIVE_YEARS_REACHED)
-        and state.permit_type is PermitType.TEMPORARY
-        and state.five_years_letter_sent_at is None
-    ):
-        candidates.append(Due(at=state.five_years_at, trigger=T.FIVE_YEARS_REACHED))
+    letter_at = permanent_letter_due(state)
+    if allowed(status, T.PERMANENT_WINDOW_OPENS) and letter_at is not None:
+        candidates.append(Due(at=letter_at, trigger=T.PERMANENT_WINDOW_OPENS))
     if allowed(status, T.EXPIRY_REACHED) and not state.expiry_passed_while_pending:
         candidates.append(Due(at=state.expires_at, trigger=T.EXPIRY_REACHED))
+    refusal = state.refusal
+    if allowed(status, T.APPEAL_PERIOD_ENDED) and refusal is not None and refusal.appeal_lodged_on is None:
+        candidates.append(Due(at=refusal.appeal_by, trigger=T.APPEAL_PERIOD_ENDED))
     if allowed(status, T.DESK_BOOKING_DUE):
         retries = [
             c.booking_retry_at
@@ -154,18 +173,19 @@ def next_due(state: PermitState) -> Due | None:
     return min(candidates, key=lambda d: d.at, default=None)
 
 
+def permanent_letter_due(state: PermitState) -> datetime | None:
+    """When the letter about a permanent permit is due; None once sent or for a permanent permit."""
+    if state.permit_type is not PermitType.TEMPORARY or state.five_years_letter_sent_at is not None:
+        return None
+    return state.permanent_letter_at or state.five_years_at
+
+
 def due_reminder(state: PermitState, now: datetime) -> Reminder | None:
     """The reminder to send now.  When several are overdue (a worker was down, or an
-    application was pending), only the latest is sent and the older ones are skipped, so
-    the holder never gets a pile of reminders at once."""
+    application was pending), only the latest is sent (``effects.reminder_sent`` skips the
+    older ones), so the holder never gets a pile of reminders at once."""
     overdue = [r for r in state.reminders if r.sent_at is None and not r.skipped and r.due_at <= now]
-    if not overdue:
-        return None
-    latest = max(overdue, key=lambda r: r.due_at)
-    for reminder in overdue:
-        if reminder is not latest:
-            reminder.skipped = True
-    return latest
+    return max(overdue, key=lambda r: r.due_at, default=None)
 
 
 def is_finished(state: PermitState) -> bool:

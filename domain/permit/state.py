@@ -36,6 +36,15 @@ class PermitSettings(Model):
     )
     desk_notice_days: int = Field(default=7, ge=0, le=60, description="A new card is ready at the desk after this.")
     desk_booking_retry_hours: int = Field(default=24, ge=1, le=24 * 14)
+    refusal_appeal_weeks: int = Field(
+        default=4,
+        ge=1,
+        le=12,
+        description=(
+            "Appeal period against the refusal of an extension or a permanent permit (unconfirmed: "
+            "4 weeks, Vw 2000 art. 69(1); HASA_APPEAL_WEEKS); residence stays lawful meanwhile."
+        ),
+    )
 
     @field_validator("extension_reminder_months")
     @classmethod
@@ -136,6 +145,22 @@ class TimelineEntry(Record):
     text: str
 
 
+class Refusal(Record):
+    """A refused extension or permanent application, with its appeal.
+
+    While it can still be appealed (until ``appeal_by``) or an appeal is pending, residence
+    stays lawful and the permit does not expire (Vw 2000 art. 8(h) with art. 82(1):
+    unconfirmed reading; see docs/legal.md).
+    """
+
+    kind: ApplicationKind
+    sequence: int
+    decided_on: date
+    appeal_by: AwareDatetime = Field(description="the end of the appeal period (Atw applied)")
+    appeal_lodged_on: date | None = None
+    appeal_result: str | None = Field(default=None, description="upheld or annulled, once the court has decided")
+
+
 class Withdrawal(Record):
     ground: WithdrawalGround
     withdrawn_on: date
@@ -157,7 +182,12 @@ class PermitState(Record):
     cards: list[Card] = Field(default_factory=list)
     reminders: list[Reminder] = Field(default_factory=list)
     five_years_at: AwareDatetime
-    five_years_letter_sent_at: AwareDatetime | None = None
+    five_years_letter_sent_at: AwareDatetime | None = Field(
+        default=None, description="when the letter about a permanent permit went out"
+    )
+    permanent_letter_at: AwareDatetime | None = Field(
+        default=None, description="when that letter is due: the first day a permanent permit may be applied for"
+    )
     expires_at: AwareDatetime
     expiry_passed_while_pending: bool = False
     pending: PendingApplication | None = None
@@ -169,6 +199,7 @@ class PermitState(Record):
     warnings: list[PermitWarning] = Field(default_factory=list)
     fines: list[Fine] = Field(default_factory=list)
     withdrawal: Withdrawal | None = None
+    refusal: Refusal | None = None
     status_changes: int = 0
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
@@ -189,11 +220,23 @@ class PermitState(Record):
 
 
 class PermitWorkflowInput(Model):
-    """The permit workflow's input: the hand-over on the first run, the state after that."""
+    """The permit workflow's input: the hand-over on the first run, the state after that.
+
+    A permit that exists outside this service starts from either: a hand-over with
+    ``first_valid_from`` and ``term`` (an active permit in its n-th term), or a whole
+    ``PermitState`` with ``started_from_import=True`` (any status).
+    """
 
     settings: PermitSettings = Field(default_factory=PermitSettings)
     handover: PermitInput | None = None
     state: PermitState | None = None
+    started_from_import: bool = Field(
+        default=False,
+        description=(
+            "The state was built from an imported record (starter.py import-permits), not carried by "
+            "continue-as-new: the first run records its status in the registry, as a hand-over does."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one(self) -> PermitWorkflowInput:

@@ -2,12 +2,16 @@
 
 ``PERMIT_TRANSITIONS`` is the one table that says which trigger (a human event sent
 through an update, or one of the workflow's own timers) moves a permit from which status
-to which; update validators, the timer loop and the README's Mermaid diagram all read it.
+to which.  ``PERMIT_MACHINE`` (the generic ``domain.machine.StateMachine``) answers the
+workflow's questions about it; update validators, the timer loop and the README's Mermaid
+diagram all read it.
 """
 
 from __future__ import annotations
 
 import enum
+
+from domain.machine import StateMachine, TransitionError
 
 
 class PermitType(enum.StrEnum):
@@ -19,6 +23,9 @@ class PermitStatus(enum.StrEnum):
     ACTIVE = "active"
     EXTENSION_PENDING = "extension_pending"
     PERMANENT_PENDING = "permanent_pending"
+    # The validity has ended after a refusal, but residence stays lawful while the refusal
+    # can still be appealed or an appeal against it is pending (see rules.refusal_open).
+    AWAITING_APPEAL = "awaiting_appeal"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
     REPLACED_BY_PERMANENT = "replaced_by_permanent"
@@ -28,6 +35,9 @@ STATUS_TEXT: dict[PermitStatus, str] = {
     PermitStatus.ACTIVE: "valid",
     PermitStatus.EXTENSION_PENDING: "valid or lawfully continued; an extension application is pending",
     PermitStatus.PERMANENT_PENDING: "valid or lawfully continued; a permanent permit application is pending",
+    PermitStatus.AWAITING_APPEAL: (
+        "past its last valid day; residence continues lawfully while the refusal can be or is being appealed"
+    ),
     PermitStatus.EXPIRED: "expired",
     PermitStatus.WITHDRAWN: "withdrawn",
     PermitStatus.REPLACED_BY_PERMANENT: "ended: replaced by a permanent permit",
@@ -44,6 +54,8 @@ class PermitTrigger(enum.StrEnum):
     EXTENSION_DECISION = "extension-decision"
     PERMANENT_APPLICATION = "permanent-application"
     PERMANENT_DECISION = "permanent-decision"
+    REFUSAL_APPEALED = "refusal-appealed"
+    APPEAL_DECIDED = "appeal-decided"
     REPLACE_DOCUMENT = "replace-document"
     REPORT_CHANGE = "report-change"
     FINE_DECISION = "fine-decision"
@@ -51,22 +63,11 @@ class PermitTrigger(enum.StrEnum):
     DOCUMENT_COLLECTED = "document-collected"
     # the workflow's own
     EXTENSION_REMINDER_DUE = "extension reminder due"
-    FIVE_YEARS_REACHED = "five years reached"
+    PERMANENT_WINDOW_OPENS = "permanent application window opens"
     EXPIRY_REACHED = "expiry reached"
+    APPEAL_PERIOD_ENDED = "appeal period ended"
     DESK_BOOKING_DUE = "desk booking due"
 
-
-PERMIT_EVENTS: tuple[PermitTrigger, ...] = (
-    PermitTrigger.EXTENSION_APPLICATION,
-    PermitTrigger.EXTENSION_DECISION,
-    PermitTrigger.PERMANENT_APPLICATION,
-    PermitTrigger.PERMANENT_DECISION,
-    PermitTrigger.REPLACE_DOCUMENT,
-    PermitTrigger.REPORT_CHANGE,
-    PermitTrigger.FINE_DECISION,
-    PermitTrigger.WITHDRAW_PERMIT,
-    PermitTrigger.DOCUMENT_COLLECTED,
-)
 
 S = PermitStatus
 T = PermitTrigger
@@ -82,6 +83,9 @@ PERMIT_TRANSITIONS: dict[PermitStatus, dict[PermitTrigger, frozenset[PermitStatu
     S.ACTIVE: {
         T.EXTENSION_APPLICATION: frozenset({S.EXTENSION_PENDING}),
         T.PERMANENT_APPLICATION: frozenset({S.PERMANENT_PENDING}),
+        # an appeal against a refusal while the permit is still valid; its outcome
+        T.REFUSAL_APPEALED: frozenset({S.ACTIVE}),
+        T.APPEAL_DECIDED: frozenset({S.ACTIVE, S.EXTENSION_PENDING, S.PERMANENT_PENDING}),
         T.REPLACE_DOCUMENT: frozenset({S.ACTIVE}),
         T.REPORT_CHANGE: frozenset({S.ACTIVE}),
         T.FINE_DECISION: frozenset({S.ACTIVE}),
@@ -89,18 +93,27 @@ PERMIT_TRANSITIONS: dict[PermitStatus, dict[PermitTrigger, frozenset[PermitStatu
         T.DOCUMENT_COLLECTED: frozenset({S.ACTIVE}),
         T.DESK_BOOKING_DUE: frozenset({S.ACTIVE}),
         T.EXTENSION_REMINDER_DUE: frozenset({S.ACTIVE}),
-        T.FIVE_YEARS_REACHED: frozenset({S.ACTIVE}),
-        T.EXPIRY_REACHED: frozenset({S.EXPIRED}),
+        T.PERMANENT_WINDOW_OPENS: frozenset({S.ACTIVE}),
+        # expired, or lawfully on while a refusal can be or is being appealed
+        T.EXPIRY_REACHED: frozenset({S.EXPIRED, S.AWAITING_APPEAL}),
     },
     S.EXTENSION_PENDING: {
-        # granted: a new term (ACTIVE); refused: ACTIVE while still valid, else EXPIRED
-        T.EXTENSION_DECISION: frozenset({S.ACTIVE, S.EXPIRED}),
+        # granted: a new term (ACTIVE); refused: ACTIVE while still valid, else the
+        # refusal's appeal period keeps residence lawful (AWAITING_APPEAL)
+        T.EXTENSION_DECISION: frozenset({S.ACTIVE, S.AWAITING_APPEAL}),
         # a timely application keeps the holder lawfully resident past the expiry date
         T.EXPIRY_REACHED: frozenset({S.EXTENSION_PENDING}),
     },
     S.PERMANENT_PENDING: {
-        T.PERMANENT_DECISION: frozenset({S.REPLACED_BY_PERMANENT, S.ACTIVE, S.EXPIRED}),
+        T.PERMANENT_DECISION: frozenset({S.REPLACED_BY_PERMANENT, S.ACTIVE, S.AWAITING_APPEAL}),
         T.EXPIRY_REACHED: frozenset({S.PERMANENT_PENDING}),
+    },
+    S.AWAITING_APPEAL: {
+        T.REFUSAL_APPEALED: frozenset({S.AWAITING_APPEAL}),
+        # upheld: the refusal stands and the permit has expired; annulled: decided again
+        T.APPEAL_DECIDED: frozenset({S.EXPIRED, S.EXTENSION_PENDING, S.PERMANENT_PENDING}),
+        T.APPEAL_PERIOD_ENDED: frozenset({S.EXPIRED}),
+        T.FINE_DECISION: frozenset({S.AWAITING_APPEAL}),
     },
     S.EXPIRED: {
         # a fine proposed before the end is still decided
@@ -124,6 +137,8 @@ EVENT_WHEN: dict[PermitTrigger, str] = {
     T.EXTENSION_DECISION: "only while an extension application is pending",
     T.PERMANENT_APPLICATION: "only while the permit is active, once 5 years are reached or within 6 months of expiry",
     T.PERMANENT_DECISION: "only while a permanent permit application is pending",
+    T.REFUSAL_APPEALED: "only within the appeal period of a refused extension or permanent permit",
+    T.APPEAL_DECIDED: "only while an appeal against a refused extension or permanent permit is pending",
     T.REPLACE_DOCUMENT: "only while the permit is active and no application is pending",
     T.REPORT_CHANGE: "only while the permit is in force",
     T.FINE_DECISION: "only while a fine is proposed",
@@ -131,46 +146,24 @@ EVENT_WHEN: dict[PermitTrigger, str] = {
     T.DOCUMENT_COLLECTED: "only while a new card waits at the desk",
 }
 
+# The human events, in the order the README lists them.
+PERMIT_EVENTS: tuple[PermitTrigger, ...] = tuple(EVENT_WHEN)
 
-class PermitTransitionError(Exception):
-    """A move the transition table does not allow: a bug in the workflow, not a user error."""
+PERMIT_MACHINE: StateMachine[PermitStatus, PermitTrigger] = StateMachine(
+    transitions=PERMIT_TRANSITIONS,
+    initial=S.ACTIVE,
+    final=TERMINAL,
+    subject="the permit",
+    state_word="status",
+    state_text=STATUS_TEXT,
+    event_when=EVENT_WHEN,
+    initial_label="permit issued",
+    group_edges=True,
+)
 
-
-def allowed(status: PermitStatus, trigger: PermitTrigger) -> bool:
-    return trigger in PERMIT_TRANSITIONS[status]
-
-
-def rejection(status: PermitStatus, trigger: PermitTrigger) -> str:
-    """A sentence a caller can show when an event is not accepted in this status."""
-    return (
-        f"event '{trigger.value}' is not allowed now: the permit is {STATUS_TEXT[status]} "
-        f"(status '{status.value}'); '{trigger.value}' is accepted {EVENT_WHEN.get(trigger, 'never')}"
-    )
-
-
-def move(status: PermitStatus, trigger: PermitTrigger, target: PermitStatus) -> PermitStatus:
-    """Check one transition against the table and return the new status."""
-    targets = PERMIT_TRANSITIONS[status].get(trigger)
-    if targets is None or target not in targets:
-        raise PermitTransitionError(f"{status.value} --{trigger.value}--> {target.value} is not in the table")
-    return target
-
-
-def mermaid_lines(indent: str = "    ") -> list[str]:
-    """The permit's states and edges, to embed in a larger diagram (e.g. a composite state)."""
-    order = list(PermitStatus)
-    lines = [f"{indent}[*] --> {S.ACTIVE.value}: permit issued"]
-    for source, edges in PERMIT_TRANSITIONS.items():
-        by_target: dict[PermitStatus, list[str]] = {}
-        for trigger, targets in edges.items():
-            for target in targets:
-                by_target.setdefault(target, []).append(trigger.value)
-        for target in sorted(by_target, key=order.index):
-            lines.append(f"{indent}{source.value} --> {target.value}: {', '.join(by_target[target])}")
-    lines.extend(f"{indent}{status.value} --> [*]" for status in order if status in TERMINAL)
-    return lines
-
-
-def mermaid() -> str:
-    """The permit's state diagram, generated from the table (the README embeds this text)."""
-    return "\n".join(["stateDiagram-v2", *mermaid_lines()])
+PermitTransitionError = TransitionError
+allowed = PERMIT_MACHINE.allowed
+rejection = PERMIT_MACHINE.rejection
+move = PERMIT_MACHINE.move
+mermaid_lines = PERMIT_MACHINE.mermaid_lines
+mermaid = PERMIT_MACHINE.mermaid

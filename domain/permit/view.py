@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import AwareDatetime, Field
 
 from domain.models import Model
-from domain.permit.schedule import extension_window_opens, is_finished, local_date
-from domain.permit.state import ApplicationKind, CardStatus, Fine, PermitState, PermitWarning
+from domain.permit.schedule import extension_window_opens, is_finished, local_date, permanent_letter_due
+from domain.permit.state import ApplicationKind, CardStatus, Fine, PermitState, PermitWarning, Refusal
 from domain.permit.transitions import TERMINAL, PermitStatus, PermitTrigger, PermitType
 
 T = PermitTrigger
@@ -39,6 +39,13 @@ class PermitView(Model):
     next_reminder: date | None = None
     extension_window_opens: date
     five_years_on: date
+    permanent_application_from: date | None = Field(
+        default=None, description="the first day a permanent permit may be applied for (temporary permits)"
+    )
+    appeal_by: AwareDatetime | None = Field(
+        default=None, description="end of the appeal period against a refused extension or permanent permit"
+    )
+    appeal_lodged_on: date | None = None
     pending_applications: list[PendingApplicationView] = Field(default_factory=list)
     card_awaiting_collection: bool = False
     desk_appointment: AwareDatetime | None = None
@@ -73,13 +80,30 @@ def upcoming(state: PermitState) -> list[TimelineItem]:
                     done=False,
                 )
             )
-    if state.permit_type is PermitType.TEMPORARY and state.five_years_letter_sent_at is None:
+    letter_at = permanent_letter_due(state)
+    if letter_at is not None:
         items.append(
-            TimelineItem(on=local_date(state.five_years_at), text="5 years reached: permanent permit letter due", done=False)
+            TimelineItem(
+                on=local_date(letter_at), text="permanent permit may be applied for from this day: letter due", done=False
+            )
         )
-    if not state.expiry_passed_while_pending:
+    if not state.expiry_passed_while_pending and state.status is not PermitStatus.AWAITING_APPEAL:
         items.append(TimelineItem(on=state.valid_until, text="permit expires (last valid day)", done=False))
+    refusal = state.refusal
+    if refusal is not None and refusal.appeal_lodged_on is None and refusal.appeal_result is None:
+        items.append(TimelineItem(on=local_date(refusal.appeal_by), text="appeal period against the refusal ends", done=False))
     return sorted(items, key=lambda i: i.on)
+
+
+def _open_refusal(state: PermitState) -> Refusal | None:
+    refusal = state.refusal
+    return refusal if refusal is not None and refusal.appeal_result is None else None
+
+
+def permanent_application_at(state: PermitState) -> datetime | None:
+    if state.permit_type is not PermitType.TEMPORARY:
+        return None
+    return state.permanent_letter_at or state.five_years_at
 
 
 def view(state: PermitState) -> PermitView:
@@ -106,6 +130,9 @@ def view(state: PermitState) -> PermitView:
         next_reminder=next_reminder if state.status not in TERMINAL else None,
         extension_window_opens=extension_window_opens(state.valid_until),
         five_years_on=local_date(state.five_years_at),
+        permanent_application_from=local_date(letter_at) if (letter_at := permanent_application_at(state)) else None,
+        appeal_by=open_refusal.appeal_by if (open_refusal := _open_refusal(state)) else None,
+        appeal_lodged_on=open_refusal.appeal_lodged_on if open_refusal else None,
         pending_applications=pending,
         card_awaiting_collection=card is not None,
         desk_appointment=card.appointment_at if card is not None else None,
@@ -124,8 +151,11 @@ _DETAIL_EVENTS = frozenset(
     {
         "issued",
         T.EXTENSION_REMINDER_DUE.value,
-        T.FIVE_YEARS_REACHED.value,
+        T.PERMANENT_WINDOW_OPENS.value,
         T.EXPIRY_REACHED.value,
+        T.REFUSAL_APPEALED.value,
+        T.APPEAL_DECIDED.value,
+        T.APPEAL_PERIOD_ENDED.value,
         T.EXTENSION_APPLICATION.value,
         T.EXTENSION_DECISION.value,
         T.PERMANENT_APPLICATION.value,

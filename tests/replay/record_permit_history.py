@@ -7,7 +7,8 @@ codec (the checked-in test key ``histories/test-codec-key.json``, as the applica
 recorder) and the fakes of
 ``tests/workflows/test_permit.py``: issued, two extension reminders, an extension applied
 for and granted (continue-as-new), the new card collected, a late change report (a warning),
-a change reported in time, and a withdrawal.  Each run of the chain is written to
+a change reported in time, a serious late report fined at once, a permanent permit
+refused and appealed (the refusal upheld), and a withdrawal.  Each run of the chain is written to
 ``histories/permit_renewal_run<N>.json``.
 
 Re-record only when the workflow's first release changes on purpose *before* it is
@@ -23,6 +24,7 @@ import contextlib
 import sys
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -34,10 +36,16 @@ from temporalio.worker import Worker
 from domain.deadlines import add_months
 from domain.identifiers import permit_workflow_id
 from domain.messages import PermitInput
+from domain.models import JudgmentResult
 from domain.permit.events import (
+    AppealDecidedEvent,
     DocumentCollectedEvent,
     ExtensionApplicationEvent,
     ExtensionDecisionEvent,
+    FineDecisionEvent,
+    PermanentApplicationEvent,
+    PermanentDecisionEvent,
+    RefusalAppealedEvent,
     ReportChangeEvent,
     WithdrawalGround,
     WithdrawPermitEvent,
@@ -114,6 +122,13 @@ async def _live(env: WorkflowEnvironment, client: Client, task_queue: str) -> li
     today = local_date(await env.get_current_time())
     await send("report-change", ReportChangeEvent(kind="address", occurred_on=today - timedelta(weeks=8), reported_on=today))
     await send("report-change", ReportChangeEvent(kind="work", occurred_on=today - timedelta(weeks=1), reported_on=today))
+    serious = ReportChangeEvent(kind="household", occurred_on=today - timedelta(weeks=9), reported_on=today, serious=True)
+    await send("report-change", serious)
+    await send("fine-decision", FineDecisionEvent(imposed=True, amount_eur=Decimal(900)))
+    await send("permanent-application", PermanentApplicationEvent(submitted_on=today, civic_integration_met=False))
+    await send("permanent-decision", PermanentDecisionEvent(granted=False, grounds="civic integration not met"))
+    await send("refusal-appealed", RefusalAppealedEvent(lodged_on=today))
+    await send("appeal-decided", AppealDecidedEvent(result=JudgmentResult.UPHELD))
     await send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.RESIDENCE_ABROAD, explanation="moved abroad"))
     await started.result()
 

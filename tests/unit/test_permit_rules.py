@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from domain.deadlines import AMSTERDAM
 from domain.messages import PermitInput
+from domain.permit.effects import reminder_sent
 from domain.permit.events import (
     PERMIT_EVENT_MODELS,
     DocumentCollectedEvent,
@@ -24,6 +25,7 @@ from domain.permit.events import (
 from domain.permit.rules import (
     PermitRuleError,
     check_event,
+    fine_maximum,
     is_late,
     new_fine,
     new_warning,
@@ -184,10 +186,14 @@ def test_next_due_follows_the_status() -> None:
 
 def test_overdue_reminders_send_only_the_latest() -> None:
     s = state()
-    reminder = due_reminder(s, datetime(2031, 2, 15, tzinfo=AMSTERDAM))
+    now = datetime(2031, 2, 15, tzinfo=AMSTERDAM)
+    reminder = due_reminder(s, now)
     assert reminder is not None
     assert reminder.months_before == 1
-    assert [r.skipped for r in s.reminders] == [True, True, False]
+    after = reminder_sent(s, reminder.due_at, now)
+    assert [r.skipped for r in after.reminders] == [True, True, False]
+    assert [r.sent_at for r in after.reminders] == [None, None, now]
+    assert [r.skipped for r in s.reminders] == [False, False, False]  # pure: the old state is unchanged
 
 
 def test_new_term_runs_five_years_from_the_old_expiry() -> None:
@@ -269,7 +275,7 @@ def test_late_reports_a_warning_then_a_fine_within_two_years() -> None:
     s.warnings.append(new_warning(s, first, date(2027, 3, 1)))
     s.violations = 1
     assert s.warnings[0].valid_until == date(2029, 3, 1)
-    second = ReportChangeEvent(kind="household", occurred_on=date(2028, 1, 1), reported_on=date(2028, 3, 1), less_serious=True)
+    second = ReportChangeEvent(kind="household", occurred_on=date(2028, 1, 1), reported_on=date(2028, 3, 1))
     assert violation_outcome(s, second, 4) is ViolationOutcome.FINE
     fine = new_fine(s, second, date(2028, 3, 1))
     assert fine.maximum_eur == Decimal(750)
@@ -278,10 +284,27 @@ def test_late_reports_a_warning_then_a_fine_within_two_years() -> None:
     assert violation_outcome(s, third, 4) is ViolationOutcome.WARNING  # the warning has lapsed
 
 
+def test_a_serious_violation_may_be_fined_at_once_a_less_serious_one_is_warned_first() -> None:
+    """domain.md, "Obligation to provide information" (IND page on administrative fines): a
+    first violation usually gets a warning; a serious violation may get a fine of at most
+    EUR 1,500 at once; a less serious one at most half, and only after a warning (issue 9
+    point 9)."""
+    s = state()
+    serious = ReportChangeEvent(kind="household", occurred_on=date(2027, 1, 1), reported_on=date(2027, 6, 1), serious=True)
+    assert violation_outcome(s, serious, 4) is ViolationOutcome.FINE
+    fine = new_fine(s, serious, date(2027, 6, 1))
+    assert (fine.maximum_eur, fine.less_serious) == (Decimal(1500), False)
+    less = serious.model_copy(update={"serious": False})
+    assert violation_outcome(s, less, 4) is ViolationOutcome.WARNING
+    assert fine_maximum(serious=False) == Decimal(750)
+    in_time = serious.model_copy(update={"reported_on": date(2027, 1, 20)})
+    assert violation_outcome(s, in_time, 4) is ViolationOutcome.NONE  # reported in time: no violation at all
+
+
 def test_fine_decision_checks_the_maximum() -> None:
     s = state()
     event = ReportChangeEvent(kind="address", occurred_on=date(2027, 1, 1), reported_on=date(2027, 3, 1))
-    s.fines.append(new_fine(s, event, date(2027, 3, 1)))
+    s.fines.append(new_fine(s, event.model_copy(update={"serious": True}), date(2027, 3, 1)))
     with pytest.raises(PermitRuleError, match="above the legal maximum of EUR 1,500"):
         check_event(s, T.FINE_DECISION, FineDecisionEvent(imposed=True, amount_eur=Decimal("1500.01")), date(2027, 3, 2))
     with pytest.raises(PermitRuleError, match="amount_eur 0"):
@@ -334,14 +357,25 @@ def test_view_and_details_hold_no_document_number() -> None:
     assert v.permit_type is PermitType.TEMPORARY
     assert v.next_reminder == date(2030, 9, 1)
     assert v.timeline[0].text.startswith("permit type III issued")
-    assert [i.on for i in v.timeline if not i.done] == [
-        date(2030, 9, 1),
-        date(2030, 12, 1),
-        date(2031, 2, 1),
-        date(2031, 3, 1),
-        date(2031, 3, 2),
+    assert [(i.on, i.text) for i in v.timeline if not i.done] == [
+        (date(2030, 9, 1), "extension reminder (6 months before expiry) due"),
+        (date(2030, 9, 1), "permanent permit may be applied for from this day: letter due"),
+        (date(2030, 12, 1), "extension reminder (3 months before expiry) due"),
+        (date(2031, 2, 1), "extension reminder (1 month before expiry) due"),
+        (date(2031, 3, 1), "permit expires (last valid day)"),
     ]
+    assert v.permanent_application_from == date(2030, 9, 1)
     details = details_markdown(s)
     assert "III-V123AL568" not in details
     assert "HASA-2026-000123" not in details
     assert "2031-03-01" in details
+
+
+def test_every_permit_event_has_exactly_one_handler() -> None:
+    """One row per event in PERMIT_EVENT_TABLE, one `@on(...)` method per row."""
+    from domain.permit.events import PERMIT_EVENT_TABLE
+    from workflows.permit import on
+
+    assert on.missing(list(PERMIT_EVENT_TABLE)) == []
+    assert set(on.handlers) == set(PERMIT_EVENT_TABLE)
+    assert {event.name for event in PERMIT_EVENT_TABLE.values()} == {t.value for t in PERMIT_EVENTS}
