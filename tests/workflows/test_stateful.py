@@ -490,6 +490,9 @@ def permit_body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
         "ground": st.sampled_from(["false_information", "public_order", "grounds_lapsed", "residence_abroad"]),
         "explanation": words,
         "collected_on": _PERMIT_DATES,
+        "serious": st.booleans(),
+        "lodged_on": _PERMIT_DATES,
+        "result": st.sampled_from(["upheld", "annulled"]),
     }
     return st.fixed_dictionaries(
         {name: fields.get(name, words) for name, f in model.model_fields.items() if f.is_required() or name in fields}
@@ -653,6 +656,9 @@ class PermitLife(RuleBasedStateMachine):
             if PermitTrigger.WITHDRAW_PERMIT in takes:
                 body = {"ground": "grounds_lapsed", "explanation": "test over"}
                 self.send("withdraw-permit", PERMIT_EVENT_MODELS["withdraw-permit"].model_validate(body))
+            elif PermitTrigger.APPEAL_DECIDED in takes and current.appeal_lodged_on is not None:
+                body = {"result": "upheld"}  # a pending appeal waits for the court, not a timer
+                self.send("appeal-decided", PERMIT_EVENT_MODELS["appeal-decided"].model_validate(body))
             elif PermitTrigger.FINE_DECISION in takes and any(f for f in current.fines):
                 self.send(
                     "fine-decision", PERMIT_EVENT_MODELS["fine-decision"].model_validate({"imposed": False, "amount_eur": 0})
