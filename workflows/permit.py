@@ -57,7 +57,6 @@ with workflow.unsafe.imports_passed_through():
         BookSlot,
         InvalidateDocument,
         IssuePermit,
-        LetterKind,
         Recipient,
         RecordCardCollected,
         RecordFineDecision,
@@ -97,7 +96,7 @@ with workflow.unsafe.imports_passed_through():
         permanent_letter_due,
         start_of_day,
     )
-    from domain.permit.state import Card, CardStatus, PermitSettings, PermitState, PermitWorkflowInput
+    from domain.permit.state import ApplicationKind, Card, CardStatus, PermitSettings, PermitState, PermitWorkflowInput
     from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, allowed, rejection
     from domain.permit.view import EventOutcome, PermitView, details_markdown, view
     from domain.refusal import REFUSAL_TYPE
@@ -237,26 +236,25 @@ class PermitWorkflow:
 
     @on(T.EXTENSION_APPLICATION)
     async def _on_extension_application(self, event: ExtensionApplicationEvent) -> None:
-        await self._commit(fx.extension_applied(self._state, event.submitted_on, workflow.now()))
+        await self._commit(fx.applied(self._state, ApplicationKind.EXTENSION, event.submitted_on, workflow.now()))
         self._say("extension application recorded; waiting for the decision")
 
     @on(T.PERMANENT_APPLICATION)
     async def _on_permanent_application(self, event: PermanentApplicationEvent) -> None:
-        await self._commit(fx.permanent_applied(self._state, event, workflow.now()))
+        now, civic = workflow.now(), event.civic_integration_met
+        await self._commit(fx.applied(self._state, ApplicationKind.PERMANENT, event.submitted_on, now, civic))
         self._say("permanent permit application recorded; waiting for the decision")
 
     @on(T.EXTENSION_DECISION)
     async def _on_extension_decision(self, event: ExtensionDecisionEvent) -> None:
         state, now = self._state, workflow.now()
-        key = f"extension-decision-{state.pending.sequence if state.pending else state.extension_applications}"
         if not event.granted:
-            after = await self._refuse(T.EXTENSION_DECISION, LetterKind.EXTENSION_DECISION, key, event.grounds)
-            self._say(f"extension refused; the permit is {after.status.value}")
+            await self._refuse(T.EXTENSION_DECISION, event.grounds)
             return
         valid_from, valid_until = new_term(state.valid_until, self._settings.term_years)
         purpose = f"extension-{state.term + 1}"
         card = await self._issue(purpose, PermitType.TEMPORARY, valid_from, valid_until)
-        await self._send(letters.granted(LetterKind.EXTENSION_DECISION, key, event.grounds, valid_from, valid_until))
+        await self._send(letters.granted(state, T.EXTENSION_DECISION, event.grounds, valid_from, valid_until))
         await self._commit(fx.extension_granted(state, await self._book_desk(card), now, self._settings))
         self._renewed = True  # continue-as-new once this handler has finished
         self._say(f"extension granted until {valid_until}; a new card waits at the desk")
@@ -265,24 +263,23 @@ class PermitWorkflow:
     async def _on_permanent_decision(self, event: PermanentDecisionEvent) -> None:
         state, now = self._state, workflow.now()
         today = local_date(now)
-        key = f"permanent-decision-{state.pending.sequence if state.pending else state.permanent_applications}"
         if not event.granted:
-            after = await self._refuse(T.PERMANENT_DECISION, LetterKind.PERMANENT_DECISION, key, event.grounds)
-            self._say(f"permanent permit refused; the permit is {after.status.value}")
+            await self._refuse(T.PERMANENT_DECISION, event.grounds)
             return
         valid_until = add_months(today, 12 * self._settings.permanent_document_years)
         card = await self._issue("permanent", PermitType.PERMANENT, today, valid_until)
-        await self._send(letters.granted(LetterKind.PERMANENT_DECISION, key, event.grounds, today, valid_until))
+        await self._send(letters.granted(state, T.PERMANENT_DECISION, event.grounds, today, valid_until))
         await self._commit(fx.permanent_granted(state, await self._book_desk(card), now))
         self._say("permanent permit granted; the type IV card waits at the desk")
 
-    async def _refuse(self, trigger: PermitTrigger, kind: LetterKind, key: str, grounds: str) -> PermitState:
+    async def _refuse(self, trigger: PermitTrigger, grounds: str) -> None:
         """A refused extension or permanent permit: the letter names the appeal period and
         whether the permit is still valid (issue 9 points 8 and 14)."""
         state = self._state
         after = fx.application_refused(state, trigger, workflow.now(), self._settings.refusal_appeal_weeks)
-        await self._commit(after, letter=letters.refused(kind, key, grounds, state, after))
-        return after
+        await self._commit(after, letter=letters.refused(trigger, grounds, state, after))
+        what = "extension" if trigger is T.EXTENSION_DECISION else "permanent permit"
+        self._say(f"{what} refused; the permit is {after.status.value}")
 
     @on(T.REFUSAL_APPEALED)
     async def _on_refusal_appealed(self, event: RefusalAppealedEvent) -> None:

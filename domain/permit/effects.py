@@ -16,7 +16,6 @@ from domain.messages import PermitIssued, RecordViolation, SlotBooking
 from domain.permit.events import (
     AppealDecidedEvent,
     FineDecisionEvent,
-    PermanentApplicationEvent,
     RefusalAppealedEvent,
     ReplacementReason,
     ReportChangeEvent,
@@ -127,29 +126,28 @@ def replacement_refused(state: PermitState, reason: ReplacementReason, now: date
 # --- applications and decisions ------------------------------------------------------------------
 
 
-def extension_applied(state: PermitState, submitted_on: date, now: datetime) -> PermitState:
+def applied(
+    state: PermitState, kind: ApplicationKind, submitted_on: date, now: datetime, civic_integration_met: bool | None = None
+) -> PermitState:
+    """An extension or permanent application is pending from now on."""
     new = state.model_copy(deep=True)
-    _to(new, T.EXTENSION_APPLICATION, S.EXTENSION_PENDING)
-    new.extension_applications += 1
+    extension = kind is ApplicationKind.EXTENSION
+    trigger = T.EXTENSION_APPLICATION if extension else T.PERMANENT_APPLICATION
+    _to(new, trigger, S.EXTENSION_PENDING if extension else S.PERMANENT_PENDING)
+    if extension:
+        new.extension_applications += 1
+    else:
+        new.permanent_applications += 1
+    sequence = new.extension_applications if extension else new.permanent_applications
     new.pending = PendingApplication(
-        kind=ApplicationKind.EXTENSION, sequence=new.extension_applications, submitted_on=submitted_on, received_at=now
-    )
-    new.note(now, T.EXTENSION_APPLICATION, f"extension applied for on {submitted_on}")
-    return new
-
-
-def permanent_applied(state: PermitState, event: PermanentApplicationEvent, now: datetime) -> PermitState:
-    new = state.model_copy(deep=True)
-    _to(new, T.PERMANENT_APPLICATION, S.PERMANENT_PENDING)
-    new.permanent_applications += 1
-    new.pending = PendingApplication(
-        kind=ApplicationKind.PERMANENT,
-        sequence=new.permanent_applications,
-        submitted_on=event.submitted_on,
+        kind=kind,
+        sequence=sequence,
+        submitted_on=submitted_on,
         received_at=now,
-        civic_integration_met=event.civic_integration_met,
+        civic_integration_met=civic_integration_met,
     )
-    new.note(now, T.PERMANENT_APPLICATION, f"permanent permit applied for on {event.submitted_on}")
+    what = "extension" if extension else "permanent permit"
+    new.note(now, trigger, f"{what} applied for on {submitted_on}")
     return new
 
 

@@ -16,7 +16,7 @@ from domain.models import Model
 from domain.permit.events import ReplacementReason, ReportChangeEvent, WithdrawPermitEvent
 from domain.permit.schedule import extension_window_opens, local_date
 from domain.permit.state import Card, Fine, PermitState, PermitWarning, Reminder
-from domain.permit.transitions import PermitStatus
+from domain.permit.transitions import PermitStatus, PermitTrigger
 
 
 class Letter(Model):
@@ -69,9 +69,20 @@ def expired(state: PermitState) -> Letter | None:
     )
 
 
-def granted(kind: LetterKind, key: str, grounds: str, valid_from: date, valid_until: date) -> Letter:
+def _decision(state: PermitState, trigger: PermitTrigger) -> tuple[LetterKind, str]:
+    """The letter kind of a decision on the pending application, and its key (one per application)."""
+    extension = trigger is PermitTrigger.EXTENSION_DECISION
+    applications = state.extension_applications if extension else state.permanent_applications
+    sequence = state.pending.sequence if state.pending else applications
+    if extension:
+        return LetterKind.EXTENSION_DECISION, f"extension-decision-{sequence}"
+    return LetterKind.PERMANENT_DECISION, f"permanent-decision-{sequence}"
+
+
+def granted(state: PermitState, trigger: PermitTrigger, grounds: str, valid_from: date, valid_until: date) -> Letter:
     """An extension (``valid_until``: the new term's last day) or a permanent permit
     (``card_valid_until``: the type IV card's)."""
+    kind, key = _decision(state, trigger)
     until = "valid_until" if kind is LetterKind.EXTENSION_DECISION else "card_valid_until"
     return Letter(
         kind=kind,
@@ -80,10 +91,11 @@ def granted(kind: LetterKind, key: str, grounds: str, valid_from: date, valid_un
     )
 
 
-def refused(kind: LetterKind, key: str, grounds: str, before: PermitState, after: PermitState) -> Letter:
+def refused(trigger: PermitTrigger, grounds: str, before: PermitState, after: PermitState) -> Letter:
     """A refusal names its appeal period and whether the permit is still valid, so it never
     says the permit "remains valid" after its last day (issue 9 points 8 and 14)."""
     assert after.refusal is not None
+    kind, key = _decision(before, trigger)
     return Letter(
         kind=kind,
         key=key,

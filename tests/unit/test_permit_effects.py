@@ -15,20 +15,19 @@ import pytest
 from activities.letters import LetterOutbox
 from activities.registry_db import Registry
 from domain.deadlines import AMSTERDAM
-from domain.messages import LetterKind, PermitInput, PermitIssued, Recipient, SendLetter, SlotBooking
+from domain.messages import PermitInput, PermitIssued, Recipient, SendLetter, SlotBooking
 from domain.models import JudgmentResult
 from domain.permit import effects as fx
 from domain.permit import letters
 from domain.permit.events import (
     AppealDecidedEvent,
-    PermanentApplicationEvent,
     RefusalAppealedEvent,
     ReportChangeEvent,
     ViolationOutcome,
 )
 from domain.permit.rules import PermitRuleError, check_event, refusal_open, violation_outcome
 from domain.permit.schedule import first_term, initial_state, next_due, permanent_window_opens, term_end
-from domain.permit.state import CardStatus, PermitSettings, PermitState
+from domain.permit.state import ApplicationKind, CardStatus, PermitSettings, PermitState
 from domain.permit.transitions import PermitStatus, PermitTrigger
 
 S = PermitStatus
@@ -55,7 +54,7 @@ def permit(valid_from: date = date(2026, 3, 2)) -> PermitState:
 
 
 def pending_extension(today: date) -> PermitState:
-    return fx.extension_applied(permit(), today, at(today))
+    return fx.applied(permit(), ApplicationKind.EXTENSION, today, at(today))
 
 
 # --- the permit's dates ---------------------------------------------------------------------------
@@ -210,20 +209,16 @@ def test_a_refused_permanent_permit_does_not_say_an_expired_permit_remains_valid
     """Issue 9 point 14: after its last valid day the temporary permit does not "remain
     valid"; the letter says residence continues while the appeal runs (Vw 2000 art. 8(h),
     82(1)) and gives the appeal date."""
-    s = fx.permanent_applied(
-        permit(),
-        PermanentApplicationEvent(submitted_on=date(2031, 1, 10), civic_integration_met=False),
-        at(date(2031, 1, 10)),
-    )
+    s = fx.applied(permit(), ApplicationKind.PERMANENT, date(2031, 1, 10), at(date(2031, 1, 10)), False)
     after_expiry = fx.expiry_reached(s, at(date(2031, 3, 2), 0))
     refused = fx.application_refused(after_expiry, T.PERMANENT_DECISION, at(date(2031, 4, 1)), 4)
-    text = render(outbox, letters.refused(LetterKind.PERMANENT_DECISION, "k", "civic integration", after_expiry, refused))
+    text = render(outbox, letters.refused(T.PERMANENT_DECISION, "civic integration", after_expiry, refused))
     assert "blijft geldig" not in text
     assert "was geldig tot en met 1 maart 2031" in text
     assert "29 april 2031" in text
     assert "totdat de rechter op uw beroep heeft beslist" in text
     still = fx.application_refused(s, T.PERMANENT_DECISION, at(date(2031, 2, 1)), 4)
-    text = render(outbox, letters.refused(LetterKind.PERMANENT_DECISION, "k", "civic integration", s, still))
+    text = render(outbox, letters.refused(T.PERMANENT_DECISION, "civic integration", s, still))
     assert "blijft geldig tot en met 1 maart 2031" in text
     assert "Nederland verlaten" not in text
 
@@ -233,7 +228,7 @@ def test_an_extension_refused_while_valid_does_not_tell_the_holder_to_leave(outb
     consequence, not while the permit is still valid."""
     s = pending_extension(date(2030, 10, 1))
     refused = fx.application_refused(s, T.EXTENSION_DECISION, at(date(2030, 10, 5)), 4)
-    text = render(outbox, letters.refused(LetterKind.EXTENSION_DECISION, "k", "grounds lapsed", s, refused))
+    text = render(outbox, letters.refused(T.EXTENSION_DECISION, "grounds lapsed", s, refused))
     assert "Nederland verlaten" not in text
     assert "blijft geldig tot en met 1 maart 2031" in text
 
