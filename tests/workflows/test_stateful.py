@@ -38,10 +38,11 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -248,6 +249,8 @@ def build_body(event: str, spec: dict[str, Any], status: CaseStatus, today: date
         return raw  # sent as it is: the worker refuses it
 
 
+ALL_SPECS = st.fixed_dictionaries({event: body_spec(event) for event in sorted(EVENTS)})
+
 INVALID_BODIES: st.SearchStrategy[Any] = st.sampled_from(
     [{}, {"unexpected": 1}, {"outcome": "maybe", "grounds": " ", "decided_by": ""}, {"held_on": "yesterday"}, []]
 )
@@ -289,11 +292,15 @@ class ApplicationCase(RuleBasedStateMachine):
         assert self.handle is not None
         try:
             return rt().run(self.handle.execute_update(event, body, result_type=CaseStatus))
+        except RPCError as closed:  # a finished workflow takes no update at all
+            reason, finished = str(closed), True
         except WorkflowUpdateFailedError as refused:
             cause = refused.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            assert reason.strip(), f"{event} refused without a reason"
-            return reason
+            reason, finished = (cause.message if isinstance(cause, ApplicationError) else str(cause)), False
+        assert reason.strip(), f"{event} refused without a reason"
+        if finished:
+            assert "completed" in reason.lower(), reason
+        return reason
 
     # --- rules -----------------------------------------------------------------------------
 
@@ -311,10 +318,11 @@ class ApplicationCase(RuleBasedStateMachine):
         )
         self.last = self.settle()
 
-    @precondition(lambda self: self.open())
     @rule(event=st.sampled_from(sorted(EVENTS)), valid=st.booleans(), data=st.data())
     def send_an_event(self, event: str, valid: bool, data: st.DataObject) -> None:
         spec = data.draw(body_spec(event) if valid else INVALID_BODIES)
+        if not self.open():
+            return  # a finished case: the rule stays enabled (no flaky precondition) but sends nothing
         before = self.settle()
         body = build_body(event, spec, before, self.today()) if valid else spec
         after = self.send(event, body)
@@ -330,17 +338,18 @@ class ApplicationCase(RuleBasedStateMachine):
         assert trigger in edges, f"{event} accepted in {before.phase}"
         assert Phase(after.phase) in reachable_by_itself(edges[trigger]), f"{before.phase} --{event}--> {after.phase}"
 
-    @precondition(lambda self: self.open())
     @rule(pick=st.integers(min_value=0, max_value=50), data=st.data())
     def send_an_event_the_phase_takes(self, pick: int, data: st.DataObject) -> None:
         """Mostly an event the table says the phase takes, so that cases get far."""
+        specs = data.draw(ALL_SPECS)  # a body for every event: what is drawn never depends on the phase
+        if not self.open():
+            return
         before = self.settle()
         takes = sorted(t.value for t in TRANSITIONS[Phase(before.phase)] if t in HUMAN)
         if not takes:
             return
         event = takes[pick % len(takes)]
-        spec = data.draw(body_spec(event))
-        after = self.send(event, build_body(event, spec, before, self.today()))
+        after = self.send(event, build_body(event, specs[event], before, self.today()))
         COUNTS["steps"] += 1
         if isinstance(after, str):
             COUNTS["refused"] += 1
@@ -349,11 +358,12 @@ class ApplicationCase(RuleBasedStateMachine):
         edges = TRANSITIONS[Phase(before.phase)]
         assert Phase(after.phase) in reachable_by_itself(edges[Trigger(event)]), f"{before.phase} --{event}--> {after.phase}"
 
-    @precondition(lambda self: self.open())
     @rule(events=st.lists(st.sampled_from(sorted(EVENTS)), min_size=2, max_size=3), data=st.data())
     def send_concurrently(self, events: list[str], data: st.DataObject) -> None:
         assert self.handle is not None
         specs = [data.draw(body_spec(event)) for event in events]
+        if not self.open():
+            return
         before = self.settle()
         today = self.today()
         bodies = [build_body(e, spec, before, today) for e, spec in zip(events, specs, strict=True)]
@@ -375,7 +385,7 @@ class ApplicationCase(RuleBasedStateMachine):
                 ), f"{event} accepted in {before.phase}"
             else:
                 COUNTS["refused"] += 1
-                assert isinstance(result, WorkflowUpdateFailedError), repr(result)
+                assert isinstance(result, WorkflowUpdateFailedError | RPCError), repr(result)
 
     @rule(days=st.sampled_from([1, 8, 15, 29, 43, 61, 120]))
     def time_passes(self, days: int) -> None:
@@ -508,6 +518,9 @@ def build_permit_body(event: str, spec: dict[str, Any], today: date) -> Model | 
         return raw
 
 
+ALL_PERMIT_SPECS = st.fixed_dictionaries({event: permit_body_spec(event) for event in sorted(PERMIT_EVENT_MODELS)})
+
+
 class PermitLife(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -529,11 +542,15 @@ class PermitLife(RuleBasedStateMachine):
     def send(self, event: str, body: Any) -> EventOutcome | str:
         try:
             return rt().run(self.handle.execute_update(event, body, result_type=EventOutcome))
+        except RPCError as closed:  # a finished workflow takes no update at all
+            reason, finished = str(closed), True
         except WorkflowUpdateFailedError as refused:
             cause = refused.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            assert reason.strip(), f"{event} refused without a reason"
-            return reason
+            reason, finished = (cause.message if isinstance(cause, ApplicationError) else str(cause)), False
+        assert reason.strip(), f"{event} refused without a reason"
+        if finished:
+            assert "completed" in reason.lower(), reason
+        return reason
 
     def open(self) -> bool:
         return self.last is not None and not self.last.finished
@@ -570,10 +587,11 @@ class PermitLife(RuleBasedStateMachine):
             f"{before.status} --{event}--> {outcome.permit.status}"
         )
 
-    @precondition(lambda self: self.open())
     @rule(event=st.sampled_from(sorted(PERMIT_EVENT_MODELS)), valid=st.booleans(), data=st.data())
     def send_an_event(self, event: str, valid: bool, data: st.DataObject) -> None:
         spec = data.draw(permit_body_spec(event) if valid else INVALID_BODIES)
+        if not self.open():
+            return  # a finished permit: the rule stays enabled but sends nothing
         before = self.status()
         after = self.send(event, build_permit_body(event, spec, rt().today()) if valid else spec)
         PERMIT_COUNTS["steps"] += 1
@@ -584,16 +602,17 @@ class PermitLife(RuleBasedStateMachine):
         PERMIT_COUNTS["accepted"] += 1
         self._check_accepted(event, before, after)
 
-    @precondition(lambda self: self.open())
     @rule(pick=st.integers(min_value=0, max_value=50), data=st.data())
     def send_an_event_the_status_takes(self, pick: int, data: st.DataObject) -> None:
+        specs = data.draw(ALL_PERMIT_SPECS)  # a body for every event: what is drawn never depends on the status
+        if not self.open():
+            return
         before = self.status()
         takes = sorted(t.value for t in PERMIT_TRANSITIONS[before.status] if t in PERMIT_HUMAN)
         if not takes:
             return
         event = takes[pick % len(takes)]
-        spec = data.draw(permit_body_spec(event))
-        after = self.send(event, build_permit_body(event, spec, rt().today()))
+        after = self.send(event, build_permit_body(event, specs[event], rt().today()))
         PERMIT_COUNTS["steps"] += 1
         if isinstance(after, str):
             PERMIT_COUNTS["refused"] += 1
@@ -601,10 +620,11 @@ class PermitLife(RuleBasedStateMachine):
         PERMIT_COUNTS["accepted"] += 1
         self._check_accepted(event, before, after)
 
-    @precondition(lambda self: self.open())
     @rule(events=st.lists(st.sampled_from(sorted(PERMIT_EVENT_MODELS)), min_size=2, max_size=3), data=st.data())
     def send_concurrently(self, events: list[str], data: st.DataObject) -> None:
         specs = [data.draw(permit_body_spec(event)) for event in events]
+        if not self.open():
+            return
         today = rt().today()
         handle = self.handle
         bodies = [build_permit_body(e, spec, today) for e, spec in zip(events, specs, strict=True)]
@@ -618,7 +638,7 @@ class PermitLife(RuleBasedStateMachine):
         PERMIT_COUNTS["steps"] += 1
         for result in rt().run(all_at_once()):
             PERMIT_COUNTS["accepted" if isinstance(result, EventOutcome) else "refused"] += 1
-            assert isinstance(result, EventOutcome | WorkflowUpdateFailedError), repr(result)
+            assert isinstance(result, EventOutcome | WorkflowUpdateFailedError | RPCError), repr(result)
 
     @rule(days=st.sampled_from([1, 30, 95, 183, 400, 900]))
     def time_passes(self, days: int) -> None:
