@@ -722,3 +722,45 @@ async def test_the_web_ui_lists_every_permit_event_as_an_update(life: Life) -> N
     assert {u.name for u in metadata.definition.update_definitions} == set(PERMIT_EVENT_MODELS)
     await life.send("withdraw-permit", WithdrawPermitEvent(ground=WithdrawalGround.GROUNDS_LAPSED, explanation="-"))
     await life.result()
+
+
+async def test_an_imported_permit_starts_in_a_later_term(
+    env: WorkflowEnvironment, client: Client, new_worker: Callable[..., Worker]
+) -> None:
+    """A permit issued before this service (``starter.py import-permits``) starts in its
+    second term; its five consecutive years count from the first term's start (ABRvS
+    4 March 2024, 202107377/1/V1), so a permanent permit may be applied for at once and
+    the letter about it goes out on the first run."""
+    world = PermitWorld()
+    async with new_worker([PermitWorkflow], world.activities()) as worker:
+        now = await env.get_current_time()
+        today = local_date(now)
+        valid_from = add_months(today, -1)
+        application_id = f"HASA-2021-{next(_ids) + 900000:06d}"
+        handover = PermitInput(
+            application_id=application_id,
+            document_number=fake_document_number("III", next(_ids)),
+            valid_from=valid_from,
+            valid_until=add_months(valid_from, 60) - timedelta(days=1),
+            issued_at=now,
+            first_valid_from=add_months(valid_from, -60),
+            term=2,
+        )
+        started = await client.start_workflow(
+            PermitWorkflow.run,
+            PermitWorkflowInput(handover=handover),
+            id=permit_workflow_id(application_id),
+            task_queue=worker.task_queue,
+        )
+        handle = client.get_workflow_handle(permit_workflow_id(application_id))
+        await env.sleep(timedelta(hours=1))
+        view = await handle.query("status", result_type=PermitView)
+        assert (view.term, view.first_valid_from, view.five_years_on) == (2, add_months(valid_from, -60), valid_from)
+        assert world.kinds() == [LetterKind.PERMANENT_ELIGIBLE]
+        assert [(s.status, s.key) for s in world.statuses] == [(PermitStatus.ACTIVE, "active-1")]
+        body = PermanentApplicationEvent(submitted_on=today, civic_integration_met=True)
+        outcome: EventOutcome = await handle.execute_update("permanent-application", body, result_type=EventOutcome)
+        assert outcome.permit.status is PermitStatus.PERMANENT_PENDING
+        withdraw = WithdrawPermitEvent(ground=WithdrawalGround.GROUNDS_LAPSED, explanation="-")
+        await handle.execute_update("withdraw-permit", withdraw, result_type=EventOutcome)
+        assert (await started.result()).status is PermitStatus.WITHDRAWN
