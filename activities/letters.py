@@ -36,7 +36,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.registry_db import ApplicantRow, LetterRow, Registry, require_case, utcnow
-from domain.deadlines import AMSTERDAM
+from domain.deadlines import AMSTERDAM, Period, Rule, Unit, compute
 from domain.identifiers import APPLICATION_ID_PATTERN
 from domain.messages import LetterKind, LetterRef, LettersSent, Recipient, SendLetter
 from domain.policy import VW2000, References, policy_by_id
@@ -60,7 +60,7 @@ REQUIRED_FACTS: Mapping[LetterKind, tuple[str, ...]] = {
     LetterKind.INTERVIEW_INVITATION: ("interview_at", "location"),
     LetterKind.INTENDED_DECISION: ("outcome", "respond_by", "policy_version"),
     LetterKind.DECISION: ("outcome", "policy_version"),
-    LetterKind.NOT_PROCESSED: ("policy_version",),
+    LetterKind.NOT_PROCESSED: ("appeal_by", "policy_version"),
     LetterKind.DECISION_PERIOD_EXTENDED: ("decide_by", "months", "policy_version"),
     LetterKind.RETURN_HANDOVER: ("policy_version",),
     LetterKind.FINE: ("amount",),
@@ -344,6 +344,15 @@ class LetterOutbox:
 
     def send(self, letter: SendLetter) -> list[LetterRef]:
         """Write and record the letter for each recipient; existing ones are returned as they are."""
+        return self.deliver(letter).letters
+
+    def deliver(self, letter: SendLetter) -> LettersSent:
+        """``send``, and when the letter was handed over (the first copy's record).
+
+        A period that starts on hand-over (``letter.period``, issue 9 point 15) is computed
+        from that instant and written into the letter, so a 4-hour repair period cannot end
+        before the letter exists; a retry finds the recorded instant and writes the same end.
+        """
         log = structlog.get_logger().bind(application_id=letter.application_id)
         if not re.fullmatch(APPLICATION_ID_PATTERN, letter.application_id) or not LETTER_KEY_PATTERN.fullmatch(letter.key):
             raise ApplicationError(
@@ -351,7 +360,8 @@ class LetterOutbox:
                 type=INVALID_LETTER,
                 non_retryable=True,
             )
-        absent = [f for f in REQUIRED_FACTS.get(letter.kind, ()) if not letter.facts.get(f, "").strip()]
+        computed = {letter.period.fact} if letter.period is not None else set()
+        absent = [f for f in REQUIRED_FACTS.get(letter.kind, ()) if f not in computed and not letter.facts.get(f, "").strip()]
         if absent:
             raise ApplicationError(
                 f"a {letter.kind.value} letter needs the facts: {', '.join(absent)}",
@@ -372,6 +382,13 @@ class LetterOutbox:
             raise ApplicationError(f"case {letter.application_id} has no applicant", type=INVALID_LETTER, non_retryable=True)
         applicant = _Person(row.given_names, row.family_name, row.v_number, row.date_of_birth, row.nationality)
         lawyer = _Lawyer(row.lawyer_name, row.lawyer_email or "") if row.lawyer_name else None
+        first = existing.get(Recipient.APPLICANT.value) or next(iter(existing.values()), None)
+        handed_over_at = _aware(first.created_at) if first is not None else utcnow()
+        if letter.period is not None:
+            spec = letter.period
+            period = Period(spec.amount, Unit(spec.unit), Rule(spec.rule), spec.basis)
+            due = compute(handed_over_at, period).due
+            letter = letter.model_copy(update={"facts": {**letter.facts, spec.fact: due.isoformat()}})
 
         refs: list[LetterRef] = []
         for recipient in dict.fromkeys(letter.recipients):
@@ -380,13 +397,15 @@ class LetterOutbox:
                 if recipient is Recipient.LAWYER and lawyer is None:
                     log.info("letter_skipped_no_lawyer", kind=letter.kind.value, key=letter.key)
                     continue
-                done = self._write(letter, recipient, applicant, lawyer)
+                done = self._write(letter, recipient, applicant, lawyer, handed_over_at)
                 log.info("letter_written", kind=letter.kind.value, key=letter.key, recipient=recipient.value)
                 metrics.letter_rendered(letter.kind)
             refs.append(self._ref(done))
-        return refs
+        return LettersSent(letters=refs, handed_over_at=handed_over_at if refs else None)
 
-    def _write(self, letter: SendLetter, recipient: Recipient, applicant: _Person, lawyer: _Lawyer | None) -> LetterRow:
+    def _write(
+        self, letter: SendLetter, recipient: Recipient, applicant: _Person, lawyer: _Lawyer | None, handed_over_at: datetime
+    ) -> LetterRow:
         today = _letter_date(letter)
         text = self.render_text(letter, recipient, applicant, lawyer, today)
         pdf = render_pdf(text, letter.application_id, f"IND {letter.kind.value}", today)
@@ -410,7 +429,8 @@ class LetterOutbox:
                     recipient=recipient.value,
                     path=relative.as_posix(),
                     sha256=hashlib.sha256(pdf).hexdigest(),
-                    created_at=utcnow(),
+                    # The applicant's copy records the hand-over instant the periods start from.
+                    created_at=handed_over_at if recipient is Recipient.APPLICANT else utcnow(),
                 )
                 session.add(row)
                 session.flush()
@@ -424,6 +444,11 @@ class LetterOutbox:
             path=str(self.outbox_dir / row.path),
             sha256=row.sha256,
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A recorded instant as an aware UTC datetime (a database may hand back a naive one)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _letter_date(letter: SendLetter) -> date:
@@ -463,4 +488,4 @@ class LetterActivities:
 
     @activity.defn(name="send_letter")
     def send_letter(self, request: SendLetter) -> LettersSent:
-        return LettersSent(letters=self._outbox.send(request))
+        return self._outbox.deliver(request)

@@ -274,9 +274,11 @@ class RegistryActivities:
     def record_decision(self, request: RecordDecision) -> DecisionRecorded:
         """Idempotent on (application_id, sequence, final); the letters on their own keys."""
         log = structlog.get_logger().bind(application_id=request.application_id)
-        if not request.final and request.outcome is DecisionOutcome.GRANTED:
+        if not request.final and request.outcome in (DecisionOutcome.GRANTED, DecisionOutcome.NOT_PROCESSED):
             raise ApplicationError(
-                "an intended decision (voornemen) is only taken to reject", type=INVALID_DECISION, non_retryable=True
+                "an intended decision (voornemen) is only taken to reject on the merits",
+                type=INVALID_DECISION,
+                non_retryable=True,
             )
         if not request.final and request.respond_by is None:
             # Checked before anything is written: the letter could not be sent without it.
@@ -437,11 +439,17 @@ def _permit(row: PermitRow) -> PermitIssued:
 
 
 def _decision_letter(request: RecordDecision) -> SendLetter:
-    """The decision letter: to the applicant and lawyer; a final rejection also to DT&V."""
+    """The decision letter: to the applicant and lawyer; a final rejection also to DT&V.
+
+    A not-processed decision (art. 30c Vw) has its own letter and is no return decision, so
+    DT&V gets no copy of it.
+    """
+    not_processed = request.outcome is DecisionOutcome.NOT_PROCESSED
     recipients = [Recipient.APPLICANT, Recipient.LAWYER]
-    if request.final and request.outcome is not DecisionOutcome.GRANTED:
+    if request.final and request.outcome is not DecisionOutcome.GRANTED and not not_processed:
         recipients.append(Recipient.RETURN_SERVICE)
     facts = {
+        **request.letter_facts,
         "outcome": request.outcome.value,
         "grounds": request.grounds,
         "decided_at": request.decided_at.isoformat(),
@@ -452,10 +460,14 @@ def _decision_letter(request: RecordDecision) -> SendLetter:
         facts["respond_by"] = request.respond_by.isoformat()
     if request.appeal_by is not None:
         facts["appeal_by"] = request.appeal_by.isoformat()
+    kind = LetterKind.DECISION if request.final else LetterKind.INTENDED_DECISION
+    if not_processed:
+        kind = LetterKind.NOT_PROCESSED
     return SendLetter(
         application_id=request.application_id,
         key=f"decision-{request.sequence}-{'final' if request.final else 'intended'}",
-        kind=LetterKind.DECISION if request.final else LetterKind.INTENDED_DECISION,
+        kind=kind,
         recipients=recipients,
         facts=facts,
+        items=list(request.letter_items),
     )

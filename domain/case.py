@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 from domain.deadlines import AMSTERDAM
 from domain.models import Application, Model
 from domain.permit.state import PermitSettings
+from domain.policy import LegalSettings
 from domain.requirements import Finding
 
 DECISION_WARNING_LEAD = timedelta(days=14)
@@ -54,6 +55,22 @@ class CaseOptions(Model):
         description="Operators are warned this long before the decision deadline.",
     )
     permit_settings: PermitSettings = Field(default_factory=PermitSettings)
+    interview_rebook_limit: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="How many times an interview is booked again after an excused no-show.",
+    )
+    slot_tries_before_manual: int = Field(
+        default=12,
+        ge=1,
+        le=1000,
+        description="After this many failed interview bookings operators are warned and may book one by hand.",
+    )
+    legal: LegalSettings = Field(
+        default_factory=LegalSettings,
+        description="The unconfirmed legal values (docs/legal.md), kept with the case for its whole life.",
+    )
 
 
 class ApplicationInput(Model):
@@ -75,6 +92,9 @@ class InterviewView(Model):
     location: str | None = None
     held_on: date | None = None
     no_show: bool = False
+    no_show_excused: bool | None = None
+    rebooked: int = Field(default=0, description="interviews booked again after an excused no-show")
+    booked_by_hand: bool = False
 
 
 class DecisionView(Model):

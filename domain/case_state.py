@@ -23,9 +23,22 @@ from domain import deadlines as dl
 from domain.case import CaseOptions, CaseStatus, DeadlineView, DecisionView, InterviewView, PermitView, details_markdown
 from domain.identifiers import application_workflow_id
 from domain.messages import MissingItem, RecordDecision
-from domain.models import Application, DecisionEvent, Document, PermitCollectedEvent, check_document_references
+from domain.models import (
+    AppealEvent,
+    Application,
+    DecisionEvent,
+    DecisionOutcome,
+    Document,
+    ExtendDecisionPeriodEvent,
+    InterviewBookedEvent,
+    InterviewReportEvent,
+    NoShowEvent,
+    PermitCollectedEvent,
+    ResponseEvent,
+    check_document_references,
+)
 from domain.permit.schedule import first_term
-from domain.policy import PolicyVersion
+from domain.policy import ADMISSIBILITY, MERITS, PolicyVersion
 from domain.requirements import Finding
 from domain.search_attributes import (
     APPLICATION_OUTCOME,
@@ -59,6 +72,7 @@ class DecisionAlert(enum.StrEnum):
 class WarningKind(enum.StrEnum):
     NO_INTERVIEW_SLOT = "no_interview_slot"
     DECISION_DEADLINE = "decision_deadline"
+    REBOOK_LIMIT = "rebook_limit"
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,7 @@ PHASE_DEADLINES: dict[Phase, PhaseDeadline] = {
         Trigger.REPAIR_PERIOD_ENDED,
         "repair period ends",
         "the repair period",
-        "the case is closed as not processed",
+        "the application is not processed (a decision that can be appealed)",
         frozenset({Trigger.DOCUMENTS, Trigger.WITHDRAW}),
     ),
     Phase.INTENDED_DECISION: PhaseDeadline(
@@ -138,6 +152,10 @@ class CaseState(BaseModel):
     permit: PermitView | None = None
     warnings: dict[WarningKind, str] = Field(default_factory=dict)
     decide_alert: DecisionAlert = DecisionAlert.NONE
+    failed_bookings: int = 0  # in a row; after options.slot_tries_before_manual one may be booked by hand
+    unexcused_no_show: bool = False  # since the last interview was booked: allows `not_processed`
+    decision_start: datetime | None = None  # the decision periods run from here (None: receipt)
+    extended: dict[DeadlineKind, int] = Field(default_factory=dict)  # months each decision period was extended by
 
     @classmethod
     def open(cls, application: Application, options: CaseOptions, policy: PolicyVersion, findings: list[Finding]) -> CaseState:
@@ -198,7 +216,15 @@ class CaseState(BaseModel):
             raise ValueError(f"documents: {err}") from None
 
     def check_decision(self, body: DecisionEvent) -> None:
-        """A grant may name a later start of the permit, never one before receipt."""
+        """A grant may name a later start of the permit, never one before receipt; not processed
+        only after an unexcused no-show (Vw 2000 art. 30c; issue 9 point 1)."""
+        if body.outcome is DecisionOutcome.NOT_PROCESSED and not (
+            self.unexcused_no_show and self.phase is Phase.AWAITING_DECISION
+        ):
+            raise ValueError(
+                "outcome: 'not_processed' (art. 30c Vw) is allowed only after an unexcused no-show at the interview; "
+                "an unrepaired application is not processed when its repair period ends"
+            )
         if body.effective_from is not None:
             first_term(self.received_on, 1, body.effective_from)
 
@@ -313,8 +339,153 @@ class CaseState(BaseModel):
         self.outcome = None
         self.appeal_lodged = False
         self.decision_round_has_intended = False
+        self.unexcused_no_show = False
+        self.extended = {}
+        self.decision_start = now
         self.reset_decision_alert()
         self.set_decision_deadlines(policy, now)
+
+    # --- issue 9: not processed, a missed interview, more time, manual booking ----------------
+
+    def not_processed(
+        self,
+        policy: PolicyVersion,
+        now: datetime,
+        *,
+        grounds: str,
+        decided_by: str,
+        letter_facts: dict[str, str],
+        letter_items: list[str] | None = None,
+    ) -> RecordDecision:
+        """Buiten behandeling (Vw 2000 art. 30c) is a decision that can be appealed (issue 9
+        point 2): the decision periods end, the appeal window opens (domain/policy.py: 1 week,
+        unconfirmed), and the request to record it carries the letter's facts."""
+        self.drop_deadlines(DeadlineKind.ADMISSIBILITY_BY, DeadlineKind.DECIDE_BY)
+        self.set_deadline(DeadlineKind.APPEAL_BY, policy.appeal_period(Outcome.NOT_PROCESSED), now)
+        sequence = len(self.decisions) + 1
+        self.decisions.append(DecisionView(sequence=sequence, outcome=Outcome.NOT_PROCESSED.value, final=True, decided_at=now))
+        self.outcome = Outcome.NOT_PROCESSED
+        return RecordDecision(
+            application_id=self.application.application_id,
+            sequence=sequence,
+            outcome=DecisionOutcome.NOT_PROCESSED,
+            final=True,
+            grounds=grounds,
+            decided_by=decided_by,
+            decided_at=now,
+            policy_version=self.policy_id,
+            appeal_by=self.due(DeadlineKind.APPEAL_BY),
+            phase_after=Phase.APPEAL_WINDOW,
+            letter_facts=letter_facts,
+            letter_items=letter_items or [],
+        )
+
+    def no_show(self, body: NoShowEvent) -> bool:
+        """Note a missed interview; True when a new interview is to be booked (excused, within the limit)."""
+        rebook = body.excused and self.interview.rebooked < self.options.interview_rebook_limit
+        update: dict[str, Any] = {"no_show": True, "no_show_excused": body.excused}
+        if rebook:
+            update["rebooked"] = self.interview.rebooked + 1
+        self.interview = self.interview.model_copy(update=update)
+        if body.excused and not rebook:
+            self.warn(
+                WarningKind.REBOOK_LIMIT,
+                f"excused no-show after {self.interview.rebooked} rebooked interview(s), the limit: decide on the file",
+            )
+        self.unexcused_no_show = not body.excused
+        return rebook
+
+    def booking_failed(self) -> None:
+        """No slot free: after ``slot_tries_before_manual`` tries operators are told to book by hand (issue 9 point 17)."""
+        self.failed_bookings += 1
+        if self.failed_bookings < self.options.slot_tries_before_manual:
+            self.warn(WarningKind.NO_INTERVIEW_SLOT, NO_SLOT_WARNING)
+        else:
+            self.warn(
+                WarningKind.NO_INTERVIEW_SLOT,
+                f"no interview slot with a suitable interpreter after {self.failed_bookings} tries: "
+                "book one by hand and send 'interview-booked'",
+            )
+
+    def interview_booked(self, starts_at: datetime, location: str, *, by_hand: bool) -> None:
+        self.failed_bookings = 0
+        self.unexcused_no_show = False
+        self.clear_warning(WarningKind.NO_INTERVIEW_SLOT)
+        self.interview = self.interview.model_copy(
+            update={"starts_at": starts_at, "location": location, "no_show": False, "booked_by_hand": by_hand}
+        )
+
+    def check_interview_booked(self, body: InterviewBookedEvent, now: datetime) -> None:
+        tries = self.options.slot_tries_before_manual
+        if self.failed_bookings < tries:
+            raise ValueError(
+                f"interview-booked: an interview is booked by hand only after {tries} failed automatic bookings "
+                f"(so far {self.failed_bookings})"
+            )
+        if body.starts_at <= now:
+            raise ValueError(f"starts_at: {local(body.starts_at)} is not in the future")
+        if body.interpreter_language.split("-", 1)[0] != self.application.applicant.language.split("-", 1)[0]:
+            raise ValueError("interpreter_language: not the language the applicant asked an interpreter for")
+
+    def check_extension(self, policy: PolicyVersion, body: ExtendDecisionPeriodEvent, now: datetime) -> None:
+        """More time only while the period runs and within the policy's maximum (Vw 2000
+        art. 42(4); Regulation 2024/1348 art. 35)."""
+        kind = DeadlineKind(body.deadline)
+        if kind is DeadlineKind.ADMISSIBILITY_BY and not policy.separate_admissibility:
+            raise ValueError(f"deadline: policy {policy.id} has one decision period; extend decide_by")
+        current = self.deadlines.get(kind)
+        if current is None:
+            raise ValueError(f"deadline: {kind.value} no longer applies to this case")
+        if current.due < now:
+            raise ValueError(f"deadline: {kind.value} ended at {local(current.due)}; a period is extended only before it ends")
+        maximum = policy.max_extension(ADMISSIBILITY if kind is DeadlineKind.ADMISSIBILITY_BY else MERITS)
+        used = self.extended.get(kind, 0)
+        if used + body.months > maximum:
+            raise ValueError(
+                f"months: {kind.value} may be extended by at most {maximum} month(s) under {policy.id} "
+                f"({policy.references_extension_en}); {used} already used"
+            )
+
+    def extend_decision_period(self, policy: PolicyVersion, kind: DeadlineKind, months: int) -> int:
+        """Recompute the decision period from its start with the extension; returns the months in all."""
+        total = self.extended.get(kind, 0) + months
+        self.extended[kind] = total
+        clock = ADMISSIBILITY if kind is DeadlineKind.ADMISSIBILITY_BY else MERITS
+        self.set_deadline(kind, policy.extended(clock, total), self.decision_start or self.application.received_at)
+        self.reset_decision_alert()
+        return total
+
+    # --- issue 8 defect 8: dates an event reports --------------------------------------------
+
+    def check_not_after_today(self, name: str, day: date, now: datetime) -> None:
+        today = now.astimezone(dl.AMSTERDAM).date()
+        if day > today:
+            raise ValueError(f"{name}: {day} lies in the future (today is {today})")
+
+    def check_interview_report(self, body: InterviewReportEvent, now: datetime) -> None:
+        """Not before the booked interview's day, not after today."""
+        booked = self.interview.starts_at
+        if booked is not None:
+            booked_on = booked.astimezone(dl.AMSTERDAM).date()
+            if body.held_on < booked_on:
+                raise ValueError(f"held_on: {body.held_on} lies before the booked interview on {booked_on}")
+        self.check_not_after_today("held_on", body.held_on, now)
+
+    def check_response(self, body: ResponseEvent, now: datetime) -> None:
+        intended = next((d for d in reversed(self.decisions) if not d.final), None)
+        if intended is not None:
+            on = intended.decided_at.astimezone(dl.AMSTERDAM).date()
+            if body.submitted_on < on:
+                raise ValueError(f"submitted_on: {body.submitted_on} lies before the intended decision of {on}")
+        self.check_not_after_today("submitted_on", body.submitted_on, now)
+
+    def check_appeal(self, body: AppealEvent, now: datetime) -> None:
+        final = next((d for d in reversed(self.decisions) if d.final), None)
+        if final is not None:
+            on = final.decided_at.astimezone(dl.AMSTERDAM).date()
+            if body.lodged_on < on:
+                raise ValueError(f"lodged_on: {body.lodged_on} lies before the decision of {on}")
+        self.check_not_after_today("lodged_on", body.lodged_on, now)
 
     # --- views -----------------------------------------------------------------------------
 

@@ -94,6 +94,10 @@ class RecordDecision(Model):
     respond_by: AwareDatetime | None = None
     appeal_by: AwareDatetime | None = None
     phase_after: Phase | None = None
+    letter_facts: dict[str, str] = Field(
+        default_factory=dict, description="extra facts for the letter, e.g. why a case is not processed"
+    )
+    letter_items: list[str] = Field(default_factory=list, description="bullet lines for the letter, e.g. what was missing")
 
 
 class LetterRef(Model):
@@ -156,6 +160,21 @@ class LetterKind(enum.StrEnum):
     CARD_INVITATION = "card_invitation"
 
 
+class PeriodFromHandOver(Model):
+    """A legal period that starts when the applicant is told (issue 9 point 15).
+
+    The letter activity records when it hands the letter over, computes the period's end
+    from that instant (``domain.deadlines.compute``, pure) and writes it into the letter;
+    the workflow computes the same end from the returned ``handed_over_at``.
+    """
+
+    fact: str = Field(description="the letter fact that receives the end, e.g. repair_by")
+    amount: int = Field(ge=1)
+    unit: str
+    rule: str
+    basis: str
+
+
 class SendLetter(Model):
     """One letter to one or more recipients.
 
@@ -170,10 +189,17 @@ class SendLetter(Model):
     recipients: list[Recipient]
     facts: dict[str, str] = Field(default_factory=dict)
     items: list[str] = Field(default_factory=list, description="bullet lines, e.g. missing documents")
+    period: PeriodFromHandOver | None = Field(
+        default=None,
+        description="a period that starts when the letter is handed over; its end goes into facts[period.fact]",
+    )
 
 
 class LettersSent(Model):
     letters: list[LetterRef]
+    handed_over_at: AwareDatetime | None = Field(
+        default=None, description="when the letter was handed over to the applicant (the outbox's record of it)"
+    )
 
 
 class CloseCase(Model):

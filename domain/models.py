@@ -222,6 +222,9 @@ class DecisionOutcome(enum.StrEnum):
     INADMISSIBLE = "inadmissible"
     MANIFESTLY_UNFOUNDED = "manifestly_unfounded"
     UNFOUNDED = "unfounded"
+    # Buiten behandeling stellen (Vw 2000 art. 30c) after an unexcused no-show: only then
+    # (the workflow checks it); the repair period has its own path.
+    NOT_PROCESSED = "not_processed"
 
 
 class DocumentsEvent(Model):
@@ -239,7 +242,37 @@ class InterviewReportEvent(Model):
 
 
 class NoShowEvent(Model):
-    pass
+    """The applicant did not attend the booked interview.
+
+    Excused (a valid reason): a new interview is booked.  Not excused: the caseworker
+    decides on the file or puts the application *buiten behandeling* (art. 30c Vw;
+    ECLI:NL:RBDHA:2025:19553, ECLI:NL:RBDHA:2025:17421).  Both fields have defaults so a
+    history from before they existed still loads (an empty body meant: not excused).
+    """
+
+    excused: bool = False
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
+
+
+class ExtendDecisionPeriodEvent(Model):
+    """More time to decide (Vw 2000 art. 42(4); Regulation 2024/1348 art. 35)."""
+
+    reason: NonEmpty
+    months: int = Field(
+        ge=1, le=24, description="Months added to the decision period; the total stays within the policy's maximum."
+    )
+    deadline: Literal["decide_by", "admissibility_by"] = Field(
+        default="decide_by",
+        description="Which decision period: the merits (decide_by) or, under the EU policy, the admissibility one.",
+    )
+
+
+class InterviewBookedEvent(Model):
+    """An interview booked by hand, once the automatic booking has failed often enough."""
+
+    starts_at: AwareDatetime
+    location: NonEmpty
+    interpreter_language: LanguageCode
 
 
 class DecisionEvent(Model):

@@ -21,6 +21,8 @@ from domain.models import (
     Application,
     DecisionEvent,
     DocumentsEvent,
+    ExtendDecisionPeriodEvent,
+    InterviewBookedEvent,
     InterviewDecisionEvent,
     InterviewReportEvent,
     JudgmentEvent,
@@ -123,6 +125,8 @@ class Trigger(enum.StrEnum):
     JUDGMENT = "judgment"
     WITHDRAW = "withdraw"
     PERMIT_COLLECTED = "permit-collected"
+    EXTEND_DECISION_PERIOD = "extend-decision-period"
+    INTERVIEW_BOOKED = "interview-booked"
     # the workflow's own
     REGISTERED = "registered"
     DOCUMENTS_COMPLETE = "documents complete"
@@ -147,6 +151,18 @@ _BEFORE_FINAL_DECISION = (
     Phase.AWAITING_FINAL_DECISION,
 )
 
+# Where the case waits with a decision pending: an extension of the decision period is
+# accepted there (not while the workflow itself works: registering, checking).
+_DECISION_PENDING = (
+    Phase.AWAITING_DOCUMENTS,
+    Phase.AWAITING_INTERVIEW_DECISION,
+    Phase.AWAITING_INTERVIEW_SLOT,
+    Phase.INTERVIEW_BOOKED,
+    Phase.AWAITING_DECISION,
+    Phase.INTENDED_DECISION,
+    Phase.AWAITING_FINAL_DECISION,
+)
+
 T = Trigger
 P = Phase
 
@@ -158,7 +174,8 @@ TRANSITIONS: dict[Phase, dict[Trigger, frozenset[Phase]]] = {
     },
     P.AWAITING_DOCUMENTS: {
         T.DOCUMENTS: frozenset({P.CHECKING_DOCUMENTS}),
-        T.REPAIR_PERIOD_ENDED: frozenset({P.CLOSED}),
+        # not processed (art. 30c Vw) is a decision that can be appealed (issue 9 point 2)
+        T.REPAIR_PERIOD_ENDED: frozenset({P.APPEAL_WINDOW}),
     },
     P.AWAITING_INTERVIEW_DECISION: {
         T.INTERVIEW_DECISION: frozenset({P.AWAITING_INTERVIEW_SLOT, P.AWAITING_DECISION}),
@@ -166,10 +183,12 @@ TRANSITIONS: dict[Phase, dict[Trigger, frozenset[Phase]]] = {
     P.AWAITING_INTERVIEW_SLOT: {
         T.SLOT_BOOKED: frozenset({P.INTERVIEW_BOOKED}),
         T.NO_SLOT_FREE: frozenset({P.AWAITING_INTERVIEW_SLOT}),
+        T.INTERVIEW_BOOKED: frozenset({P.INTERVIEW_BOOKED}),
     },
     P.INTERVIEW_BOOKED: {
         T.INTERVIEW_REPORT: frozenset({P.AWAITING_DECISION}),
-        T.NO_SHOW: frozenset({P.AWAITING_DECISION}),
+        # excused: a new interview is booked; not excused: a decision (issue 9 point 1)
+        T.NO_SHOW: frozenset({P.AWAITING_DECISION, P.AWAITING_INTERVIEW_SLOT}),
     },
     P.AWAITING_DECISION: {
         T.DECISION: frozenset({P.INTENDED_DECISION, P.APPEAL_WINDOW, P.AWAITING_COLLECTION}),
@@ -195,6 +214,9 @@ TRANSITIONS: dict[Phase, dict[Trigger, frozenset[Phase]]] = {
 }
 for _phase in _BEFORE_FINAL_DECISION:
     TRANSITIONS[_phase][T.WITHDRAW] = frozenset({P.CLOSED})
+# More time to decide, while a decision is pending and the case waits (issue 9 point 3).
+for _phase in _DECISION_PENDING:
+    TRANSITIONS[_phase][T.EXTEND_DECISION_PERIOD] = frozenset({_phase})
 
 # When an event arrives in a phase that does not take it, say what the case waits for.
 EVENT_WHEN: dict[Trigger, str] = {
@@ -208,6 +230,8 @@ EVENT_WHEN: dict[Trigger, str] = {
     T.JUDGMENT: "only once an appeal is lodged",
     T.WITHDRAW: "only before the final decision",
     T.PERMIT_COLLECTED: "only once a permit is issued and not yet collected",
+    T.EXTEND_DECISION_PERIOD: "only while a decision is pending and the case waits",
+    T.INTERVIEW_BOOKED: "only while the case waits for an interview slot, after the automatic booking has failed",
 }
 
 
@@ -239,6 +263,8 @@ APPLICATION_EVENTS: dict[Trigger, Event[Phase, Trigger, Model]] = event_table(
         T.JUDGMENT: JudgmentEvent,
         T.WITHDRAW: WithdrawEvent,
         T.PERMIT_COLLECTED: PermitCollectedEvent,
+        T.EXTEND_DECISION_PERIOD: ExtendDecisionPeriodEvent,
+        T.INTERVIEW_BOOKED: InterviewBookedEvent,
     },
 )
 EVENTS: tuple[Trigger, ...] = tuple(APPLICATION_EVENTS)

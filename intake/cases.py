@@ -78,7 +78,10 @@ def case_options(settings: Settings) -> CaseOptions:
             late_report_weeks=settings.late_report_weeks,
             # the same unconfirmed appeal period as the application's rejections
             refusal_appeal_weeks=settings.legal.appeal_weeks,
-        )
+        ),
+        interview_rebook_limit=settings.interview_rebook_limit,
+        slot_tries_before_manual=settings.slot_tries_before_manual,
+        legal=settings.legal,
     )
 
 

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import deadlines as dl
     from domain import search_attributes as sa
     from domain.case import ApplicationInput, CaseOptions, CaseStatus, PermitView
-    from domain.case_state import NO_SLOT_WARNING, PHASE_DEADLINES, CaseState, DeadlineKind, WarningKind, local
+    from domain.case_state import PHASE_DEADLINES, CaseState, DeadlineKind, local
     from domain.identifiers import permit_workflow_id
     from domain.messages import (
         BookSlot,
@@ -45,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         CloseCase,
         IssuePermit,
         LetterKind,
+        LettersSent,
+        PeriodFromHandOver,
         PermitInput,
         PermitIssued,
         Recipient,
@@ -55,7 +57,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import (
         AppealEvent,
         DecisionEvent,
+        DecisionOutcome,
         DocumentsEvent,
+        ExtendDecisionPeriodEvent,
+        InterviewBookedEvent,
         InterviewDecisionEvent,
         InterviewReportEvent,
         JudgmentEvent,
@@ -70,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import PolicyVersion, policy_for
     from domain.refusal import REFUSAL_TYPE
     from domain.requirements import findings
-    from domain.steps import APPLICATION_EVENTS, Outcome, Phase, Trigger, allowed, rejection
+    from domain.steps import APPLICATION_EVENTS, NEGATIVE_OUTCOMES, Outcome, Phase, Trigger, allowed, rejection
     from workflows.common import EventDesk, EventHandlers, Timer, call, register_updates, upsert_changed
     from workflows.names import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 
@@ -86,7 +91,8 @@ on: EventHandlers[Trigger, ApplicationWorkflow] = EventHandlers()
 class ApplicationWorkflow:
     @workflow.init
     def __init__(self, inp: ApplicationInput) -> None:
-        self._policy: PolicyVersion = policy_for(inp.application.received_at)
+        # The unconfirmed legal values come with the case (decision 0004): it keeps them for life.
+        self._policy: PolicyVersion = policy_for(inp.application.received_at, inp.options.legal)
         self._state = CaseState.open(inp.application, inp.options, self._policy, findings(inp.application))
         self._desk: EventDesk[Trigger] = EventDesk(local)
         self._published: dict[str, Any] = {}  # search attribute values last upserted
@@ -187,24 +193,51 @@ class ApplicationWorkflow:
             state.drop_deadlines(D.REPAIR_BY)
             self._move(Trigger.DOCUMENTS_COMPLETE, Phase.AWAITING_INTERVIEW_DECISION)
             return
-        if D.REPAIR_BY not in state.deadlines:
+        items = [m.message_nl or m.message for m in state.missing]
+        key = f"documents-missing-{state.check_round}"
+        if D.REPAIR_BY in state.deadlines:
+            # a later round: the period already runs and the letter repeats its end
+            await self._letter(key, LetterKind.DOCUMENTS_MISSING, items, repair_by=local(state.due(D.REPAIR_BY)))
+        else:
+            # The repair period starts when the applicant is told (issue 9 point 15): the letter
+            # activity records the hand-over and writes the end it computes from it; the same
+            # pure computation here, from the returned instant, gives the same end.
             period = self._policy.repair_period(state.application.applicant.earlier_repeat_applications)
-            state.set_deadline(D.REPAIR_BY, period, workflow.now())
-        repair_by = state.deadlines[D.REPAIR_BY]
-        await self._letter(
-            f"documents-missing-{state.check_round}",
-            LetterKind.DOCUMENTS_MISSING,
-            [m.message_nl or m.message for m in state.missing],
-            repair_by=local(repair_by.due),
-            repair_basis=repair_by.explanation,
-        )
+            sent = await self._send(
+                SendLetter(
+                    application_id=self._app_id,
+                    key=key,
+                    kind=LetterKind.DOCUMENTS_MISSING,
+                    recipients=BOTH,
+                    facts={"policy_version": self._policy.id},
+                    items=items,
+                    period=PeriodFromHandOver(
+                        fact=D.REPAIR_BY.value,
+                        amount=period.amount,
+                        unit=period.unit.value,
+                        rule=period.rule.value,
+                        basis=period.basis,
+                    ),
+                )
+            )
+            state.set_deadline(D.REPAIR_BY, period, max(sent.handed_over_at or workflow.now(), workflow.now()))
         self._move(Trigger.DOCUMENTS_INCOMPLETE, Phase.AWAITING_DOCUMENTS)
 
     @on(Trigger.REPAIR_PERIOD_ENDED)
     async def _repair_period_ended(self, _: None) -> None:
-        self._state.drop_deadlines(D.REPAIR_BY)
-        await self._letter("not-processed", LetterKind.NOT_PROCESSED)
-        await self._close(Trigger.REPAIR_PERIOD_ENDED, Outcome.NOT_PROCESSED)
+        """Not repaired in time: buiten behandeling (Vw 2000 art. 30c), a decision with an appeal window."""
+        state = self._state
+        repair_by = state.deadlines.pop(D.REPAIR_BY)
+        request = state.not_processed(
+            self._policy,
+            workflow.now(),
+            grounds="De aanvraag is niet binnen de hersteltermijn aangevuld.",
+            decided_by="system:repair-period",
+            letter_facts={"reason": "repair", "repair_by": repair_by.due.isoformat()},
+            letter_items=[m.message_nl or m.message for m in state.missing],
+        )
+        await call(RegistryActivities.record_decision, request)
+        self._move(Trigger.REPAIR_PERIOD_ENDED, Phase.APPEAL_WINDOW)
 
     @on(Trigger.RESPONSE_PERIOD_ENDED)
     async def _response_period_ended(self, _: None) -> None:
@@ -213,39 +246,63 @@ class ApplicationWorkflow:
 
     @on(Trigger.APPEAL_WINDOW_ENDED)
     async def _appeal_window_ended(self, _: None) -> None:
-        self._state.drop_deadlines(D.APPEAL_BY)
+        appeal_by = self._state.deadlines.pop(D.APPEAL_BY, None)
         assert self._state.outcome is not None
+        await self._hand_over_return("appeal_window_ended", appeal_by.due.isoformat() if appeal_by else "")
         await self._close(Trigger.APPEAL_WINDOW_ENDED, self._state.outcome)
+
+    async def _hand_over_return(self, ground: str, appeal_by: str = "") -> None:
+        """Departure goes to DT&V only once no appeal can stop it (issue 9 point 12).
+
+        Only a rejection is a return decision (Vw 2000 art. 45); not processed is not.
+        """
+        outcome = self._state.outcome
+        if outcome not in NEGATIVE_OUTCOMES:
+            return
+        await self._send(
+            SendLetter(
+                application_id=self._app_id,
+                key=f"return-handover-{len(self._state.decisions)}",
+                kind=LetterKind.RETURN_HANDOVER,
+                recipients=[Recipient.RETURN_SERVICE],
+                facts={"policy_version": self._policy.id, "ground": ground, "outcome": outcome.value, "appeal_by": appeal_by},
+            )
+        )
 
     async def _book_interview(self) -> None:
         state = self._state
         state.interview_round += 1
+        rebooked = state.interview.rebooked
         booking = await call(
             RegistryActivities.book_slot,
             BookSlot(
                 application_id=self._app_id,
                 kind=SlotKind.INTERVIEW,
-                purpose="interview",
+                purpose="interview" if rebooked == 0 else f"interview-{rebooked + 1}",
                 not_before=workflow.now() + state.options.interview_notice,
                 language=state.application.applicant.language,
                 phase_if_booked=Phase.INTERVIEW_BOOKED,
             ),
         )
         if not booking.booked or booking.starts_at is None:
-            state.warnings.setdefault(WarningKind.NO_INTERVIEW_SLOT, NO_SLOT_WARNING)
+            state.booking_failed()
             workflow.logger.warning("no interview slot free", extra={"application_id": self._app_id})
             state.slot_retry_at = workflow.now() + state.options.slot_retry_interval
             self._move(Trigger.NO_SLOT_FREE, Phase.AWAITING_INTERVIEW_SLOT)
             return
-        state.clear_warning(WarningKind.NO_INTERVIEW_SLOT)
-        state.interview = state.interview.model_copy(update={"starts_at": booking.starts_at, "location": booking.location})
+        await self._interview_booked(Trigger.SLOT_BOOKED, booking.starts_at, booking.location or "", by_hand=False)
+
+    async def _interview_booked(self, trigger: Trigger, starts_at: datetime, location: str, *, by_hand: bool) -> None:
+        state = self._state
+        state.interview_booked(starts_at, location, by_hand=by_hand)
+        rebooked = state.interview.rebooked
         await self._letter(
-            "interview-invitation",
+            "interview-invitation" if rebooked == 0 else f"interview-invitation-{rebooked + 1}",
             LetterKind.INTERVIEW_INVITATION,
-            interview_at=local(booking.starts_at),
-            location=booking.location or "",
+            interview_at=local(starts_at),
+            location=location,
         )
-        self._move(Trigger.SLOT_BOOKED, Phase.INTERVIEW_BOOKED)
+        self._move(trigger, Phase.INTERVIEW_BOOKED)
 
     # --- events: one method per row of APPLICATION_EVENTS ----------------------------------
 
@@ -279,14 +336,68 @@ class ApplicationWorkflow:
     def _check_interview_report(self, body: InterviewReportEvent) -> None:
         if body.report_document is not None and body.report_document.id in {d.id for d in self._state.documents}:
             raise ValueError(f"report_document: id {body.report_document.id!r} is already part of the case")
+        self._state.check_interview_report(body, workflow.now())
 
     @on(Trigger.NO_SHOW)
     async def _on_no_show(self, body: NoShowEvent) -> None:
-        self._state.interview = self._state.interview.model_copy(update={"no_show": True})
+        """Issue 9 point 1 (Vw 2000 art. 30c; ECLI:NL:RBDHA:2025:19553, ECLI:NL:RBDHA:2025:17421).
+
+        Excused: a new interview, up to the rebooking limit (beyond it the decision on the
+        file, never buiten behandeling).  Not excused: the caseworker decides, on the file or
+        `not_processed`.
+        """
+        if self._state.no_show(body):
+            self._move(Trigger.NO_SHOW, Phase.AWAITING_INTERVIEW_SLOT)
+            await self._book_interview()
+            return
         self._move(Trigger.NO_SHOW, Phase.AWAITING_DECISION)
+
+    @on(Trigger.INTERVIEW_BOOKED)
+    async def _on_interview_booked(self, body: InterviewBookedEvent) -> None:
+        await self._interview_booked(Trigger.INTERVIEW_BOOKED, body.starts_at, body.location, by_hand=True)
+
+    @on.check(Trigger.INTERVIEW_BOOKED)
+    def _check_interview_booked(self, body: InterviewBookedEvent) -> None:
+        self._state.check_interview_booked(body, workflow.now())
+
+    @on(Trigger.EXTEND_DECISION_PERIOD)
+    async def _on_extend_decision_period(self, body: ExtendDecisionPeriodEvent) -> None:
+        """More time to decide (issue 9 point 3; Vw 2000 art. 42(4), Regulation 2024/1348 art. 35)."""
+        state = self._state
+        kind = DeadlineKind(body.deadline)
+        previous = state.due(kind)
+        total = state.extend_decision_period(self._policy, kind, body.months)
+        await self._letter(
+            f"decision-period-extended-{kind.value.replace('_', '-')}-{total}",
+            LetterKind.DECISION_PERIOD_EXTENDED,
+            decide_by=state.due(kind).isoformat(),
+            previous_due=previous.isoformat(),
+            months=str(body.months),
+            reason=body.reason,
+            deadline=kind.value,
+        )
+        self._move(Trigger.EXTEND_DECISION_PERIOD, state.phase)
+
+    @on.check(Trigger.EXTEND_DECISION_PERIOD)
+    def _check_extend_decision_period(self, body: ExtendDecisionPeriodEvent) -> None:
+        self._state.check_extension(self._policy, body, workflow.now())
 
     @on(Trigger.DECISION)
     async def _on_decision(self, body: DecisionEvent) -> None:
+        state = self._state
+        if body.outcome is DecisionOutcome.NOT_PROCESSED:
+            # buiten behandeling after an unexcused no-show (art. 30c Vw), with an appeal window
+            interview_at = state.interview.starts_at
+            request = state.not_processed(
+                self._policy,
+                workflow.now(),
+                grounds=body.grounds,
+                decided_by=body.decided_by,
+                letter_facts={"reason": "no_show", **({"interview_at": interview_at.isoformat()} if interview_at else {})},
+            )
+            await call(RegistryActivities.record_decision, request)
+            self._move(Trigger.DECISION, Phase.APPEAL_WINDOW)
+            return
         outcome = Outcome(body.outcome.value)
         final, then = self._state.take_decision(outcome, self._policy, workflow.now())
         await self._record_decision(body, final=final, then=then)
@@ -299,6 +410,14 @@ class ApplicationWorkflow:
     @on.check(Trigger.DECISION)
     def _check_decision(self, body: DecisionEvent) -> None:
         self._state.check_decision(body)
+
+    @on.check(Trigger.RESPONSE)
+    def _check_response(self, body: ResponseEvent) -> None:
+        self._state.check_response(body, workflow.now())
+
+    @on.check(Trigger.APPEAL)
+    def _check_appeal(self, body: AppealEvent) -> None:
+        self._state.check_appeal(body, workflow.now())
 
     @on(Trigger.RESPONSE)
     async def _on_response(self, body: ResponseEvent) -> None:
@@ -319,6 +438,7 @@ class ApplicationWorkflow:
             self._move(Trigger.JUDGMENT, Phase.AWAITING_DECISION)
             return
         assert state.outcome is not None
+        await self._hand_over_return("appeal_rejected")
         await self._close(Trigger.JUDGMENT, state.outcome)
 
     @on(Trigger.WITHDRAW)
@@ -336,6 +456,7 @@ class ApplicationWorkflow:
     @on.check(Trigger.PERMIT_COLLECTED)
     def _check_permit_collected(self, body: PermitCollectedEvent) -> None:
         self._state.check_permit_collected(body)
+        self._state.check_not_after_today("collected_on", body.collected_on, workflow.now())
 
     # --- step 6 and 7 work -----------------------------------------------------------------
 
@@ -511,10 +632,9 @@ class ApplicationWorkflow:
         )
         self._move(trigger, Phase.CLOSED)
 
-    async def _letter(self, key: str, kind: LetterKind, items: list[str] | None = None, /, **facts: str) -> None:
+    async def _letter(self, key: str, kind: LetterKind, items: list[str] | None = None, /, **facts: str) -> LettersSent:
         """A letter to the applicant and the lawyer, written once per key."""
-        await call(
-            LetterActivities.send_letter,
+        return await self._send(
             SendLetter(
                 application_id=self._app_id,
                 key=key,
@@ -523,9 +643,11 @@ class ApplicationWorkflow:
                 # Every letter cites the articles of the case's own policy version.
                 facts={"policy_version": self._policy.id, **facts},
                 items=items or [],
-            ),
-            summary=f"letter: {kind.value.replace('_', ' ')}",
+            )
         )
+
+    async def _send(self, letter: SendLetter) -> LettersSent:
+        return await call(LetterActivities.send_letter, letter, summary=f"letter: {letter.kind.value.replace('_', ' ')}")
 
     def _publish(self) -> None:
         """Search attributes and current details: what operators see, without personal data.

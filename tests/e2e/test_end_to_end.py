@@ -138,7 +138,11 @@ def test_a_case_runs_from_intake_to_permit(stack: DevStack, documents: Path) -> 
     assert booked["phase"] == "interview_booked"
     assert booked["interview"]["location"]
 
-    code, out = run_json(stack, "send", APP_ID, "interview-report", '{"held_on": "2026-12-03", "report_document": null}')
+    # The interview lies days ahead on a real clock, so its report would be refused (held_on
+    # in the future, issue 8 defect 8); a reported unexcused no-show settles the interview.
+    code, out = run_json(stack, "send", APP_ID, "interview-report", '{"held_on": "2026-01-05", "report_document": null}')
+    assert code == 1, out
+    code, out = run_json(stack, "send", APP_ID, "no-show", '{"excused": false, "note": "did not come"}')
     assert code == 0, out
     code, out = run_json(
         stack, "send", APP_ID, "decision", '{"outcome": "granted", "grounds": "credible", "decided_by": "officer-9"}'

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import jsonschema
 import pypdfium2
 import pytest
 
+from domain.deadlines import AMSTERDAM
 from infra.devstack import DevStack, free_port, make_example_documents
 from tests.conftest import EXAMPLE
 
@@ -66,6 +68,10 @@ def wait_phase(stack: DevStack, phase: str, timeout: float = 60) -> dict[str, An
     raise AssertionError(f"{APP_ID} never reached {phase}: {current}")
 
 
+def _today() -> str:
+    return datetime.now(AMSTERDAM).date().isoformat()
+
+
 @pytest.fixture(scope="module")
 def driven(stack: DevStack) -> dict[str, Any]:
     documents = make_example_documents(stack.data_dir / "example-documents")
@@ -77,9 +83,10 @@ def driven(stack: DevStack) -> dict[str, Any]:
     wait_phase(stack, "awaiting_interview_decision")
     send(stack, "interview-decision", {"needed": False, "reason": "het dossier volstaat"})
     send(stack, "decision", {"outcome": "unfounded", **DECIDE})
-    send(stack, "response", {"submitted_on": "2026-11-30", "summary": "de oproep is echt"})
+    # dates an event reports lie between the decision and today (issue 8 defect 8)
+    send(stack, "response", {"submitted_on": _today(), "summary": "de oproep is echt"})
     send(stack, "decision", {"outcome": "unfounded", **DECIDE})
-    send(stack, "appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 26/4711"})
+    send(stack, "appeal", {"lodged_on": _today(), "court_case": "AWB 26/4711"})
     send(stack, "judgment", {"result": "annulled"})
     granted = send(stack, "decision", {"outcome": "granted", **DECIDE})["case"]
     today = granted["permit"]["issued_on"]

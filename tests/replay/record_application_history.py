@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.worker import Worker
 
+from domain.deadlines import AMSTERDAM
 from infra.codec import KeyRing, generate_key_file
 from tests.support.fakes import FakeWorld
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
-from tests.workflows.test_application import DECIDE, make_application, send, start, wait_phase
+from tests.workflows.test_application import DECIDE, day_of, make_application, send, start, wait_phase
 from workflows.application import ApplicationWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -42,8 +44,12 @@ async def record() -> None:
             # 1. new policy: interview, granted, permit collected
             handle = await start(environment.client, worker, make_application())
             await wait_phase(handle, "awaiting_interview_decision")
-            await send(handle, "interview-decision", {"needed": True, "reason": "verify the summons"})
-            await send(handle, "interview-report", {"held_on": "2026-12-03", "report_document": None})
+            booked = await send(handle, "interview-decision", {"needed": True, "reason": "verify the summons"})
+            assert booked.interview.starts_at is not None
+            # a report is accepted once the interview has taken place (issue 8 defect 8)
+            await environment.sleep(booked.interview.starts_at - await environment.get_current_time() + timedelta(hours=2))
+            held_on = booked.interview.starts_at.astimezone(AMSTERDAM).date().isoformat()
+            await send(handle, "interview-report", {"held_on": held_on, "report_document": None})
             granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
             assert granted.permit is not None
             await send(handle, "permit-collected", {"collected_on": granted.permit.issued_on.isoformat()})
@@ -54,10 +60,10 @@ async def record() -> None:
             handle = await start(environment.client, worker, make_application(received_at="2026-05-04T10:00:00+02:00"))
             await wait_phase(handle, "awaiting_interview_decision")
             await send(handle, "interview-decision", {"needed": False, "reason": "file suffices"})
-            await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
-            await send(handle, "response", {"submitted_on": "2026-11-28", "summary": "the summons is authentic"})
-            await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
-            await send(handle, "appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 26/12345"})
+            intended = await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
+            await send(handle, "response", {"submitted_on": day_of(intended), "summary": "the summons is authentic"})
+            final = await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
+            await send(handle, "appeal", {"lodged_on": day_of(final), "court_case": "AWB 26/12345"})
             await send(handle, "judgment", {"result": "annulled"})
             granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
             assert granted.permit is not None

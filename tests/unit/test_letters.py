@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.letters import LETTER_FACTS_MISSING, LetterActivities, LetterOutbox, bedrag, datum, latin1, moment
 from activities.registry import RegistryActivities
 from activities.registry_db import LetterRow, Registry
-from domain.messages import LetterKind, Recipient, RegisterCase, SendLetter
+from domain.deadlines import AMSTERDAM
+from domain.messages import LetterKind, PeriodFromHandOver, Recipient, RegisterCase, SendLetter
 from domain.models import Application
 
 ALL = [Recipient.APPLICANT, Recipient.LAWYER, Recipient.RETURN_SERVICE]
@@ -361,3 +363,26 @@ def test_more_time_letter_gives_the_new_date_and_the_reason(
     assert "Dat wordt nu uiterlijk 27 augustus 2027" in applicant
     assert "Complex country information." in applicant
     assert "afschrift" in lawyer
+
+
+def test_a_period_from_hand_over_is_computed_from_the_recorded_hand_over(
+    env: ActivityEnvironment, letter_activities: LetterActivities, registered: Application, registry: Registry
+) -> None:
+    """Issue 9 point 15 (Vb 2000 art. 3.118b: 4 hours): the repair period starts when the
+    applicant is told; the outbox records the hand-over, writes the end computed from it, and
+    a retried activity returns the same instant (so the same end)."""
+    facts = {k: v for k, v in FACTS.items() if k != "repair_by"}
+    request = letter(registered.application_id, LetterKind.DOCUMENTS_MISSING, key="missing-4h", **facts).model_copy(
+        update={"period": PeriodFromHandOver(fact="repair_by", amount=4, unit="hours", rule="atw", basis="Vb 2000 art. 3.118b")}
+    )
+    first = env.run(letter_activities.send_letter, request)
+    again = env.run(letter_activities.send_letter, request)
+    assert first.handed_over_at is not None
+    assert again.handed_over_at == first.handed_over_at
+    with registry.transaction() as session:
+        row = session.scalars(select(LetterRow).where(LetterRow.key == "missing-4h", LetterRow.recipient == "applicant")).one()
+        recorded = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    assert recorded == first.handed_over_at
+    due = (first.handed_over_at + timedelta(hours=4)).astimezone(AMSTERDAM)
+    text = text_of(first.letters[0].path)
+    assert f"uiterlijk op {moment(due.isoformat())} bij de IND" in text

@@ -103,6 +103,11 @@ async def worker(new_worker: Callable[..., Worker], fake: FakeWorld) -> Worker:
     return new_worker(workflow_classes(), fake.activities())
 
 
+def day_of(case: CaseStatus) -> str:
+    """The Dutch date of the case's last decision: a date an event may report."""
+    return case.decisions[-1].decided_at.astimezone(AMSTERDAM).date().isoformat()
+
+
 async def test_granted_without_interview(client: Client, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
@@ -190,7 +195,7 @@ async def test_grant_may_name_a_later_effective_date(client: Client, worker: Wor
         await handle.result()
 
 
-async def test_granted_after_interview(client: Client, worker: Worker, fake: FakeWorld) -> None:
+async def test_granted_after_interview(client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeWorld) -> None:
     async with worker:
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
@@ -198,9 +203,11 @@ async def test_granted_after_interview(client: Client, worker: Worker, fake: Fak
         assert booked.phase == "interview_booked"
         assert booked.interview.starts_at is not None
         assert fake.bookings[0].language == "ar"
-        reported = await send(handle, "interview-report", {"held_on": "2026-12-02", "report_document": None})
+        interview_day = booked.interview.starts_at.astimezone(AMSTERDAM).date()
+        await env.sleep(booked.interview.starts_at - await env.get_current_time() + timedelta(hours=2))
+        reported = await send(handle, "interview-report", {"held_on": interview_day.isoformat(), "report_document": None})
         assert reported.phase == "awaiting_decision"
-        assert reported.interview.held_on == date(2026, 12, 2)
+        assert reported.interview.held_on == interview_day
         granted = await send(handle, "decision", {"outcome": "granted", **DECIDE})
         assert granted.phase == "awaiting_collection"
         await send(handle, "permit-collected", {"collected_on": str(granted.permit.issued_on) if granted.permit else ""})
@@ -247,7 +254,12 @@ async def test_inadmissible_closes_when_the_appeal_window_ends(
     assert fake.decisions[0].appeal_by is not None
 
 
-async def test_not_processed_after_the_repair_period(client: Client, worker: Worker, fake: FakeWorld) -> None:
+async def test_not_processed_after_the_repair_period(
+    client: Client, env: WorkflowEnvironment, worker: Worker, fake: FakeWorld
+) -> None:
+    """Vw 2000 art. 30c: not repaired in time, the application is put *buiten behandeling*;
+    that is a decision that can be appealed (issue 9 point 2), within 1 week (the usual
+    period for a repeat application; unconfirmed, a setting), its end in the letter."""
     fake.complete_from_round = 99
     async with worker:
         handle = await start(client, worker, make_application())
@@ -256,9 +268,18 @@ async def test_not_processed_after_the_repair_period(client: Client, worker: Wor
         assert waiting.outstanding_documents == ["doc-3: no translation of doc-3"]
         assert "repair_by" in waiting.deadlines
         assert "1 week" in waiting.deadline_basis["repair_by"]
+        await env.sleep(waiting.deadlines["repair_by"] - await env.get_current_time() + timedelta(seconds=1))
+        window = await wait_phase(handle, "appeal_window")
+        assert window.outcome == "not_processed"
+        assert "Vw 2000 art. 30c, 69(2) (not processed; unconfirmed: 1 week)" in window.deadline_basis["appeal_by"]
+        [decision] = fake.decisions
+        assert (decision.outcome.value, decision.final) == ("not_processed", True)
+        assert decision.appeal_by == window.deadlines["appeal_by"]
+        assert decision.letter_facts["reason"] == "repair"
         final = await handle.result()
     assert final.outcome == "not_processed"
-    assert fake.letter_kinds() == ["acknowledgement", "documents_missing", "not_processed"]
+    # not a return decision: nothing goes to DT&V when the appeal window ends
+    assert fake.letter_kinds() == ["acknowledgement", "documents_missing"]
 
 
 async def test_four_hour_repair_after_earlier_repeat_applications(client: Client, worker: Worker, fake: FakeWorld) -> None:
@@ -318,7 +339,7 @@ async def test_old_policy_intended_decision_then_final(client: Client, worker: W
         assert intended.phase == "intended_decision"
         assert intended.outcome is None
         assert "respond_by" in intended.deadlines
-        responded = await send(handle, "response", {"submitted_on": "2026-11-28", "summary": "the summons is authentic"})
+        responded = await send(handle, "response", {"submitted_on": day_of(intended), "summary": "the summons is authentic"})
         assert responded.phase == "awaiting_final_decision"
         final = await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
         assert final.phase == "appeal_window"
@@ -363,8 +384,8 @@ async def test_appeal_annulled_then_a_new_decision(client: Client, worker: Worke
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
         await send(handle, "interview-decision", {"needed": False, "reason": "file suffices"})
-        await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
-        lodged = await send(handle, "appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 26/12345"})
+        decided = await send(handle, "decision", {"outcome": "unfounded", **DECIDE})
+        lodged = await send(handle, "appeal", {"lodged_on": day_of(decided), "court_case": "AWB 26/12345"})
         assert lodged.phase == "appeal_lodged"
         assert "appeal_by" not in lodged.deadlines
         annulled = await send(handle, "judgment", {"result": "annulled"})
@@ -382,12 +403,15 @@ async def test_appeal_upheld_closes(client: Client, worker: Worker, fake: FakeWo
         handle = await start(client, worker, make_application())
         await wait_phase(handle, "awaiting_interview_decision")
         await send(handle, "interview-decision", {"needed": False, "reason": "file suffices"})
-        await send(handle, "decision", {"outcome": "inadmissible", **DECIDE})
-        await send(handle, "appeal", {"lodged_on": "2026-12-01", "court_case": "AWB 26/555"})
+        decided = await send(handle, "decision", {"outcome": "inadmissible", **DECIDE})
+        await send(handle, "appeal", {"lodged_on": day_of(decided), "court_case": "AWB 26/555"})
         await send(handle, "judgment", {"result": "upheld"})
         final = await handle.result()
     assert final.outcome == "inadmissible"
     assert final.closed
+    # Vw 2000 art. 45: the return decision goes to DT&V only once the court has upheld it.
+    assert fake.letter_kinds()[-1] == "return_handover"
+    assert fake.letters[-1].facts["ground"] == "appeal_rejected"
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.case import CaseStatus
-from domain.messages import CaseClosed, CloseCase, LettersSent, SendLetter
+from domain.messages import CaseClosed, CloseCase, DecisionRecorded, LettersSent, RecordDecision, SendLetter
 from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import DECIDE, make_application, send, start, status, wait_phase, workflow_classes
 from workflows.common import EventDesk
@@ -44,6 +44,7 @@ class GatedRegistry(FakeWorld):
 
     hold_letter: str | None = None
     hold_close: bool = False
+    hold_decision: bool = False
     entered: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -56,6 +57,12 @@ class GatedRegistry(FakeWorld):
         if inp.key == self.hold_letter:
             await self._hold()
         return await super().send_letter(inp)
+
+    @activity.defn(name="record_decision")
+    async def record_decision(self, inp: RecordDecision) -> DecisionRecorded:
+        if self.hold_decision:
+            await self._hold()
+        return await super().record_decision(inp)
 
     @activity.defn(name="close_case")
     async def close_case(self, inp: CloseCase) -> CaseClosed:
@@ -93,11 +100,11 @@ async def finish(fake: GatedRegistry, handle: WorkflowHandle[Any, CaseStatus]) -
 async def test_documents_after_the_repair_period_are_refused(world: tuple[WorkflowEnvironment, GatedRegistry, Worker]) -> None:
     env, fake, worker = world
     fake.complete_from_round = 99
-    fake.hold_letter = "not-processed"
+    fake.hold_decision = True  # the not-processed decision (art. 30c Vw) is being recorded
     handle = await start(env.client, worker, make_application())
     waiting = await wait_phase(handle, "awaiting_documents")
     await skip_past(env, waiting.deadlines["repair_by"])
-    await asyncio.wait_for(fake.entered.wait(), ANSWER_WITHIN)  # the not-processed letter is being written
+    await asyncio.wait_for(fake.entered.wait(), ANSWER_WITHIN)  # the not-processed decision is being recorded
     doc = {
         "id": "doc-5",
         "kind": "translation",
@@ -113,7 +120,8 @@ async def test_documents_after_the_repair_period_are_refused(world: tuple[Workfl
     final = await finish(fake, handle)
     assert final.outcome == "not_processed"
     assert len(fake.checks) == 1  # the refused documents were never checked
-    assert fake.letter_kinds() == ["acknowledgement", "documents_missing", "not_processed"]
+    assert [d.outcome.value for d in fake.decisions] == ["not_processed"]  # its letter goes with the decision
+    assert fake.letter_kinds() == ["acknowledgement", "documents_missing"]
 
 
 async def test_appeal_after_the_appeal_window_is_refused(world: tuple[WorkflowEnvironment, GatedRegistry, Worker]) -> None:
