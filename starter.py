@@ -99,7 +99,9 @@ async def cmd_submit(args: Any, settings: Settings) -> int:
 
     async def one(record: records.Record) -> dict[str, Any]:
         async with semaphore:
-            app, errors = records.parse_record(record, _files(settings, args.documents), ingest=True)
+            app, errors = records.parse_record(
+                record, _files(settings, args.documents), ingest=True, v_number_digits=settings.legal.v_number_digits
+            )
             if app is None:
                 app_id = records.peek_application_id(record.text)
                 return {
@@ -143,7 +145,7 @@ def cmd_check(args: Any, settings: Settings) -> int:
     status = 0
     for record in records.read_records(args.file):
         files = _files(settings, args.documents)
-        app, errors = records.parse_record(record, files, ingest=False)
+        app, errors = records.parse_record(record, files, ingest=False, v_number_digits=settings.legal.v_number_digits)
         if app is None:
             emit(
                 {

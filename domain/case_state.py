@@ -118,6 +118,17 @@ PHASE_DEADLINES: dict[Phase, PhaseDeadline] = {
     ),
 }
 
+
+@dataclass(frozen=True)
+class NotProcessed:
+    """Why and by whom an application is put buiten behandeling, and what its letter says."""
+
+    grounds: str
+    decided_by: str
+    letter_facts: dict[str, str]
+    letter_items: tuple[str, ...] = ()
+
+
 NO_SLOT_WARNING = "no interview slot with a suitable interpreter is free; trying again later"
 
 
@@ -347,16 +358,7 @@ class CaseState(BaseModel):
 
     # --- issue 9: not processed, a missed interview, more time, manual booking ----------------
 
-    def not_processed(
-        self,
-        policy: PolicyVersion,
-        now: datetime,
-        *,
-        grounds: str,
-        decided_by: str,
-        letter_facts: dict[str, str],
-        letter_items: list[str] | None = None,
-    ) -> RecordDecision:
+    def not_processed(self, policy: PolicyVersion, now: datetime, why: NotProcessed) -> RecordDecision:
         """Buiten behandeling (Vw 2000 art. 30c) is a decision that can be appealed (issue 9
         point 2): the decision periods end, the appeal window opens (domain/policy.py: 1 week,
         unconfirmed), and the request to record it carries the letter's facts."""
@@ -370,14 +372,14 @@ class CaseState(BaseModel):
             sequence=sequence,
             outcome=DecisionOutcome.NOT_PROCESSED,
             final=True,
-            grounds=grounds,
-            decided_by=decided_by,
+            grounds=why.grounds,
+            decided_by=why.decided_by,
             decided_at=now,
             policy_version=self.policy_id,
             appeal_by=self.due(DeadlineKind.APPEAL_BY),
             phase_after=Phase.APPEAL_WINDOW,
-            letter_facts=letter_facts,
-            letter_items=letter_items or [],
+            letter_facts=why.letter_facts,
+            letter_items=list(why.letter_items),
         )
 
     def no_show(self, body: NoShowEvent) -> bool:

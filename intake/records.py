@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from activities.document_store import DocumentStore, inspect_file
 from domain.checklist import StoredFile
+from domain.identifiers import V_NUMBER_DIGITS
 from domain.models import Application, Model
 from intake.errors import FieldError, Refused, UsageError, errors_of
 
@@ -342,17 +343,23 @@ class DocumentFiles:
         self.added.clear()
 
 
-def parse_application(text: str, files: DocumentFiles, *, ingest: bool) -> tuple[Application | None, list[FieldError]]:  # noqa: PLR0911  # one early return per stage of validation
-    """Validate one record; files it names are ingested only when the whole record is valid."""
+def parse_application(  # noqa: PLR0911  # one early return per stage of validation
+    text: str, files: DocumentFiles, *, ingest: bool, v_number_digits: int = V_NUMBER_DIGITS
+) -> tuple[Application | None, list[FieldError]]:
+    """Validate one record; files it names are ingested only when the whole record is valid.
+
+    ``v_number_digits`` is the V-number's length, an unconfirmed value (HASA_V_NUMBER_DIGITS).
+    """
     raw, errors = load_json(text)
     if errors:
         return None, errors
     if not isinstance(raw, dict):
         return None, [FieldError("(record)", "an application is a JSON object")]
     now = datetime.now(UTC)
+    context = {"now": now, "v_number_digits": v_number_digits}
     # First validate as given (without hashes), so that nothing is stored for a bad record.
     try:
-        Application.model_validate(raw, context={"now": now})
+        Application.model_validate(raw, context=context)
     except ValidationError as err:
         return None, errors_of(err)
     value = raw.get("documents")
@@ -362,7 +369,7 @@ def parse_application(text: str, files: DocumentFiles, *, ingest: bool) -> tuple
     if files.errors:
         return None, files.errors
     try:
-        app = Application.model_validate(raw, context={"now": now})
+        app = Application.model_validate(raw, context=context)
     except ValidationError as err:
         return None, errors_of(err)
     if ingest:
@@ -372,12 +379,14 @@ def parse_application(text: str, files: DocumentFiles, *, ingest: bool) -> tuple
     return app, []
 
 
-def parse_record(record: Record, files: DocumentFiles, *, ingest: bool) -> tuple[Application | None, list[FieldError]]:
+def parse_record(
+    record: Record, files: DocumentFiles, *, ingest: bool, v_number_digits: int = V_NUMBER_DIGITS
+) -> tuple[Application | None, list[FieldError]]:
     """``parse_application`` for a record of ``read_records`` (a too-long line is an error of its own)."""
     errors = _record_errors(record)
     if errors:
         return None, errors
-    return parse_application(record.text, files, ingest=ingest)
+    return parse_application(record.text, files, ingest=ingest, v_number_digits=v_number_digits)
 
 
 def peek_application_id(text: str) -> str | None:

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import deadlines as dl
     from domain import search_attributes as sa
     from domain.case import ApplicationInput, CaseOptions, CaseStatus, PermitView
-    from domain.case_state import PHASE_DEADLINES, CaseState, DeadlineKind, local
+    from domain.case_state import PHASE_DEADLINES, CaseState, DeadlineKind, NotProcessed, local
     from domain.identifiers import permit_workflow_id
     from domain.messages import (
         BookSlot,
@@ -231,10 +231,12 @@ class ApplicationWorkflow:
         request = state.not_processed(
             self._policy,
             workflow.now(),
-            grounds="De aanvraag is niet binnen de hersteltermijn aangevuld.",
-            decided_by="system:repair-period",
-            letter_facts={"reason": "repair", "repair_by": repair_by.due.isoformat()},
-            letter_items=[m.message_nl or m.message for m in state.missing],
+            NotProcessed(
+                grounds="De aanvraag is niet binnen de hersteltermijn aangevuld.",
+                decided_by="system:repair-period",
+                letter_facts={"reason": "repair", "repair_by": repair_by.due.isoformat()},
+                letter_items=tuple(m.message_nl or m.message for m in state.missing),
+            ),
         )
         await call(RegistryActivities.record_decision, request)
         self._move(Trigger.REPAIR_PERIOD_ENDED, Phase.APPEAL_WINDOW)
@@ -388,13 +390,8 @@ class ApplicationWorkflow:
         if body.outcome is DecisionOutcome.NOT_PROCESSED:
             # buiten behandeling after an unexcused no-show (art. 30c Vw), with an appeal window
             interview_at = state.interview.starts_at
-            request = state.not_processed(
-                self._policy,
-                workflow.now(),
-                grounds=body.grounds,
-                decided_by=body.decided_by,
-                letter_facts={"reason": "no_show", **({"interview_at": interview_at.isoformat()} if interview_at else {})},
-            )
+            facts = {"reason": "no_show", **({"interview_at": interview_at.isoformat()} if interview_at else {})}
+            request = state.not_processed(self._policy, workflow.now(), NotProcessed(body.grounds, body.decided_by, facts))
             await call(RegistryActivities.record_decision, request)
             self._move(Trigger.DECISION, Phase.APPEAL_WINDOW)
             return
