@@ -146,6 +146,11 @@ TIMERS: dict[str, str] = {
     "try the interview booking again": "opnieuw proberen een gehoor te plannen",
     "decision deadline approaching": "beslistermijn nadert",
     "decision deadline overdue": "beslistermijn verstreken",
+    "repair or appeal deadline approaching": "einde hersteltermijn of beroepstermijn nadert",
+    "extension reminder due": "herinnering verlenging",
+    "five years reached": "vijf jaar verblijf bereikt",
+    "expiry reached": "einde geldigheid vergunning",
+    "desk booking due": "opnieuw proberen een balieafspraak te maken",
 }
 
 # Values of event fields that are identifiers rather than free text.

@@ -174,16 +174,15 @@ def details_markdown(state: PermitState) -> str:
     lines = [
         f"**Residence permit** — type {state.permit_type.value}, status **{state.status.value}**",
         "",
-        f"Valid {state.valid_from} to {state.valid_until} (term {state.term}); "
-        f"5 years on temporary permits: {local_date(state.five_years_at)}",
-        "",
-        "| date | | |",
-        "|---|---|---|",
+        f"- Valid {state.valid_from} to {state.valid_until} (term {state.term})",
+        f"- 5 years on temporary permits: {local_date(state.five_years_at)}",
     ]
-    for entry in state.timeline:
-        if entry.event in _DETAIL_EVENTS:
-            lines.append(f"| {local_date(entry.at)} | done | {entry.text} |")
-    lines.extend(f"| {item.on} | due | {item.text} |" for item in upcoming(state))
+    done = [f"- {local_date(entry.at)}: {entry.text}" for entry in state.timeline if entry.event in _DETAIL_EVENTS]
+    due = [f"- {item.on}: {item.text}" for item in upcoming(state)]
+    # One date per line, no table: the Web UI's narrow details pane runs table cells together.
+    for title, items in (("Done", done), ("Due", due)):
+        if items:
+            lines += ["", f"**{title}**", "", *items]
     return "\n".join(lines)
 
 

@@ -80,3 +80,28 @@ def test_pdf_has_a_table_of_contents_and_numbered_pages(tmp_path: Path) -> None:
 def test_another_key_cannot_read_the_history() -> None:
     with pytest.raises(CodecError):
         read_run(history(), PayloadReader(EncryptionCodec(KeyRing.generate("replay-test"))))
+
+
+def test_a_permit_that_continued_as_new_is_read_across_its_runs() -> None:
+    """tests/replay/histories/permit_renewal_run{1,2}.json: an extension renews the permit
+    (continue-as-new), then a late report, a second report and a withdrawal in the new run."""
+    runs = [
+        read_run(WorkflowHistory.from_json(f"permit-{APP_ID}", (HISTORIES / f"permit_renewal_run{n}.json").read_text()), reader())
+        for n in (1, 2)
+    ]
+    case_file = assemble(APP_ID, [], runs, RegistryRecords(), None, None, datetime(2033, 1, 1, tzinfo=UTC))
+    assert [(r.status, r.run_id) for r in case_file.runs] == [("continued", runs[0].run_id), ("completed", runs[1].run_id)]
+    events = [e.name for e in case_file.chronology if e.kind == "event"]
+    assert events == [
+        "extension-application",
+        "extension-decision",
+        "document-collected",
+        "report-change",
+        "report-change",
+        "withdraw-permit",
+    ]
+    titles = [e.title for e in case_file.chronology]
+    assert "Procedure voortgezet in een nieuwe run (continue-as-new)" in titles
+    assert titles.index("Termijn of wachttijd verstreken: herinnering verlenging") < titles.index("Aanvraag verlenging ontvangen")
+    assert titles[-1] == "Procedure van de vergunning afgesloten"
+    assert [e.at for e in case_file.chronology] == sorted(e.at for e in case_file.chronology)
