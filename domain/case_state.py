@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import deadlines as dl
+from domain.alerts import Alert
 from domain.case import CaseOptions, CaseStatus, DeadlineView, DecisionView, InterviewView, PermitView, details_markdown
 from domain.identifiers import application_workflow_id
 from domain.messages import MissingItem, RecordDecision
@@ -61,12 +62,9 @@ class DeadlineKind(enum.StrEnum):
     APPEAL_BY = "appeal_by"  # the appeal window after a final negative decision
 
 
-class DecisionAlert(enum.StrEnum):
-    """How far the operators have been warned about the current decision deadline."""
-
-    NONE = "none"
-    APPROACHING = "approaching"
-    OVERDUE = "overdue"
+# How far the operators have been warned about the current decision deadline: the same
+# levels as every deadline alert (domain/alerts.py), published as DecisionAlert.
+DecisionAlert = Alert
 
 
 class WarningKind(enum.StrEnum):
