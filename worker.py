@@ -38,11 +38,14 @@ from activities.registry_db import Registry
 from infra.client import ClientConfigError, connect
 from infra.logconfig import configure_logging
 from infra.metrics import MetricsInterceptor, count_overdue, report_overdue, runtime_for
+from infra.sandbox import workflow_runner
 from infra.settings import Settings, restrict_umask
 from reports.stats import report_stats
 from workflows.application import ApplicationWorkflow
 from workflows.permit import PermitWorkflow
 
+# The activity thread pool when no settings are at hand (the benchmark); the worker uses
+# settings.activity_slots.
 ACTIVITY_THREADS = 16
 # After the drain time the SDK cancels running activities; a synchronous activity can only
 # notice at its end, so the process waits this much longer and then exits regardless.
@@ -80,7 +83,11 @@ def build_worker(client: Client, settings: Settings, registry: Registry, executo
         workflows=workflows(),
         activities=activities(settings, registry),
         activity_executor=executor,
-        max_concurrent_activities=ACTIVITY_THREADS,
+        # The sandbox, with each workflow module compiled once per process (infra/sandbox.py).
+        workflow_runner=workflow_runner(),
+        max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.workflow_task_slots,
+        max_concurrent_activities=settings.activity_slots,
         interceptors=[MetricsInterceptor()],
         graceful_shutdown_timeout=timedelta(seconds=settings.drain_seconds),
     )
@@ -120,7 +127,7 @@ async def run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity")
+    executor = ThreadPoolExecutor(max_workers=settings.activity_slots, thread_name_prefix="activity")
     worker = build_worker(client, settings, registry, executor)
     background: list[asyncio.Task[None]] = []
     if runtime is not None:

@@ -59,6 +59,10 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+# Chosen from `make bench` (docs/benchmark.md, decision 0051).
+DEFAULT_MAX_CACHED_WORKFLOWS = 1000
+DEFAULT_WORKFLOW_TASK_SLOTS = 100
+DEFAULT_ACTIVITY_SLOTS = 16
 DEFAULT_TEMPORAL_NAMESPACE = "default"
 
 
@@ -93,6 +97,11 @@ class Settings:
     metrics_address: str = ""
     # SIGTERM: how long a worker lets running activities finish before it cancels them.
     drain_seconds: float = 30.0
+    # The worker's workflow cache and concurrency (docs/benchmark.md, decision 0051): a cached
+    # case costs memory, an evicted one a replay of its history at its next event.
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS
+    workflow_task_slots: int = DEFAULT_WORKFLOW_TASK_SLOTS
+    activity_slots: int = DEFAULT_ACTIVITY_SLOTS
     # Only to migrate histories written before payloads were encrypted (docs/decisions/0021).
     allow_plaintext_payloads: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -128,8 +137,23 @@ class Settings:
             slot_tries_before_manual=int(_env("HASA_SLOT_TRIES_BEFORE_MANUAL", "12")),
             metrics_address=_env("HASA_METRICS_ADDRESS", ""),
             drain_seconds=float(_env("HASA_WORKER_DRAIN_SECONDS", "30")),
+            max_cached_workflows=_bounded_int("HASA_MAX_CACHED_WORKFLOWS", DEFAULT_MAX_CACHED_WORKFLOWS, 0, 1_000_000),
+            workflow_task_slots=_bounded_int("HASA_WORKFLOW_TASK_SLOTS", DEFAULT_WORKFLOW_TASK_SLOTS, 1, 10_000),
+            activity_slots=_bounded_int("HASA_ACTIVITY_SLOTS", DEFAULT_ACTIVITY_SLOTS, 1, 1_000),
             allow_plaintext_payloads=_env("HASA_ALLOW_PLAINTEXT_PAYLOADS", "0") == "1",
         )
+
+
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    """An integer setting within [low, high]; anything else names the variable."""
+    text = _env(name, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"invalid setting {name}: {text!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ValueError(f"invalid setting {name}: {value} is not between {low} and {high}")
+    return value
 
 
 # HASA_* variable -> LegalSettings field; an unset variable keeps the field's default.

@@ -1,0 +1,51 @@
+"""The smallest workflows: the references of the memory run and the reminder storm.
+
+A module of its own, as small as a user's first workflow module: the stock sandbox
+executes (and compiles) it anew for every run, which is part of what bare Temporal costs.
+
+* ``BareParked``: started, then parked on a signal;
+* ``BareReminder``: one timer, then one activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+
+@workflow.defn(name="BareParked")
+class BareParked:
+    """Started, then waits for a signal: the least a parked case can cost."""
+
+    def __init__(self) -> None:
+        self._go = False
+
+    @workflow.run
+    async def run(self, number: int) -> int:
+        await workflow.wait_condition(lambda: self._go)
+        return number
+
+    @workflow.signal
+    def go(self) -> None:
+        self._go = True
+
+
+@activity.defn(name="bare_remind")
+async def bare_remind(number: int) -> int:
+    return number
+
+
+@workflow.defn(name="BareReminder")
+class BareReminder:
+    """One timer until the given instant (seconds from its start), then one activity."""
+
+    @workflow.run
+    async def run(self, seconds: float) -> int:
+        await asyncio.sleep(seconds)
+        return await workflow.execute_activity(bare_remind, 1, start_to_close_timeout=timedelta(seconds=60))
+
+
+BARE_WORKFLOWS: list[type] = [BareParked, BareReminder]
+BARE_ACTIVITIES = [bare_remind]

@@ -1,0 +1,288 @@
+"""Memory per parked case, and the cost of rebuilding a case from its history.
+
+**Parked cases.**  Three worker processes on one dev server, in one run: the bare worker
+(``benchmarks/bare_worker.py``: ``BareParked``, a sandboxed workflow parked on a signal),
+and ``worker.py`` as shipped (real activities: SQLite registry, document store, PDF
+letters).  Cases are parked in two sizes (N/3, then N); the worker's resident memory is
+read at each (``/proc``), and the slope between them is the memory per parked case:
+fixed costs (the interpreter, the libraries, the first run's caches) drop out.
+
+* bare: ``BareParked`` workflows, parked once their first workflow task completed;
+* application: ``RepeatAsylumApplication`` at step 5 (``awaiting_interview_decision``:
+  registered, acknowledged, documents checked), as `starter.py submit` starts it;
+* permit: ``ResidencePermit`` parked on its timers after a grant (the application driven
+  through interview-decision, decision granted, permit-collected; the application's own
+  run then ends and leaves the cache).
+
+Every worker's cache holds more than the cases parked, so nothing is evicted while
+measuring.  The report is the slope per kind and its ratio to bare.
+
+**Replay.**  The cost to rebuild a case from history after eviction: the worker replays the
+whole history of the run before it can act on the next event.  Measured with the SDK's
+``Replayer`` on the shipped sandbox runner for histories at each phase (ms per replay, the
+median of several, and events), and for a permit in its fifth year.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
+
+from benchmarks.common import (
+    PeakRss,
+    Slope,
+    gather_limited,
+    new_application,
+    rss_kb,
+    settle,
+    spawn_worker,
+    stored_template,
+    template,
+    wait_count,
+)
+from domain.case import CaseStatus
+from domain.identifiers import application_workflow_id, permit_workflow_id
+from domain.steps import EVENT_MODELS
+from infra.client import connect
+from infra.devstack import DevStack
+from infra.sandbox import workflow_runner
+from infra.settings import Settings
+from intake.cases import start_case
+from workflows.application import ApplicationWorkflow
+from workflows.permit import PermitWorkflow
+
+PARK_TIMEOUT = 900.0
+STEP5 = "awaiting_interview_decision"
+DECIDE = {"grounds": "new elements assessed", "decided_by": "officer-17"}
+
+
+@dataclass
+class MemoryResult:
+    parked: int
+    bare: Slope
+    application: Slope
+    permit: Slope | None
+    worker_rss_kb: dict[str, int] = field(default_factory=dict)
+
+    def ratios(self) -> dict[str, float]:
+        out = {"application": self.application.kb_per_case / self.bare.kb_per_case}
+        if self.permit is not None:
+            out["permit"] = self.permit.kb_per_case / self.bare.kb_per_case
+        return out
+
+
+async def park_bare(client: Client, task_queue: str, first: int, count: int) -> None:
+    async def one(number: int) -> None:
+
+        handle = await client.start_workflow("BareParked", number, id=f"bare-parked-{number:06d}", task_queue=task_queue)
+        # Parked once its first workflow task has completed.
+        async for event in handle.fetch_history_events(wait_new_event=True):
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                return
+
+    await gather_limited([lambda n=n: one(n) for n in range(first, first + count)], 20)  # type: ignore[misc]
+
+
+async def park_applications(client: Client, settings: Settings, raw: dict[str, Any], count: int, total: int) -> list[str]:
+    ids: list[str] = []
+
+    async def one() -> None:
+        app = new_application(raw)
+        ids.append(app.application_id)
+        await start_case(client, settings, app)
+
+    await gather_limited([one for _ in range(count)], 20)
+    query = f"TaskQueue = '{settings.task_queue}' AND ApplicationPhase = '{STEP5}'"
+    await wait_count(client, query, total, PARK_TIMEOUT, "applications parked at step 5")
+    return ids
+
+
+async def grant(client: Client, application_id: str) -> None:
+    """interview-decision (not needed), decision granted, permit collected: the permit lives on."""
+    handle = client.get_workflow_handle(application_workflow_id(application_id))
+    status = await handle.execute_update(
+        "interview-decision",
+        EVENT_MODELS["interview-decision"].model_validate({"needed": False, "reason": "the file suffices"}),
+        result_type=CaseStatus,
+    )
+    status = await handle.execute_update(
+        "decision", EVENT_MODELS["decision"].model_validate({"outcome": "granted", **DECIDE}), result_type=CaseStatus
+    )
+    assert status.permit is not None
+    body = {"collected_on": str(status.permit.issued_on)}
+    await handle.execute_update("permit-collected", EVENT_MODELS["permit-collected"].model_validate(body), result_type=CaseStatus)
+
+
+async def park_permits(client: Client, settings: Settings, raw: dict[str, Any], count: int, total: int) -> None:
+    ids = await park_applications(client, settings, raw, count, total=count)
+    await gather_limited([lambda i=i: grant(client, i) for i in ids], 10)  # type: ignore[misc]
+    query = f"TaskQueue = '{settings.task_queue}' AND PermitStatus = 'active'"
+    await wait_count(client, query, total, PARK_TIMEOUT, "permits parked")
+
+
+async def parked_memory(stack: DevStack, parked: int, kinds: list[str]) -> MemoryResult:
+    """The RSS slope per parked case: bare, application at step 5, permit; one dev server, one run."""
+    small, large = max(1, parked // 3), parked
+    cache = 3 * parked + 100  # nothing evicted while measuring
+    bare_pid = spawn_worker(stack, "worker-bare", "bench-bare", bare=True, max_cached_workflows=cache)
+    service_pid = spawn_worker(stack, "worker-app", "bench-app", max_cached_workflows=cache)
+    permit_pid = spawn_worker(stack, "worker-permit", "bench-permit", max_cached_workflows=cache)
+    client = await stack_client(stack)
+    raw = stored_template(template(), stack.data_dir)
+    await settle(3)
+
+    print(f"  memory: bare, {small} then {large} parked ...", flush=True)
+    await park_bare(client, "bench-bare", 0, small)
+    await settle()
+    bare_small = rss_kb(bare_pid)
+    await park_bare(client, "bench-bare", small, large - small)
+    await settle()
+    bare = Slope(small, large, bare_small, rss_kb(bare_pid))
+
+    print(f"  memory: applications at step 5, {small} then {large} ...", flush=True)
+    app_settings = stack_settings(stack, "bench-app")
+    await park_applications(client, app_settings, raw, small, small)
+    await settle()
+    app_small = rss_kb(service_pid)
+    await park_applications(client, app_settings, raw, large - small, large)
+    await settle()
+    application = Slope(small, large, app_small, rss_kb(service_pid))
+
+    permit = None
+    if "permit" in kinds:
+        print(f"  memory: permits, {small} then {large} ...", flush=True)
+        permit_settings = stack_settings(stack, "bench-permit")
+        await park_permits(client, permit_settings, raw, small, small)
+        await settle()
+        permit_small = rss_kb(permit_pid)
+        await park_permits(client, permit_settings, raw, large - small, large)
+        await settle()
+        permit = Slope(small, large, permit_small, rss_kb(permit_pid))
+    return MemoryResult(
+        parked=large,
+        bare=bare,
+        application=application,
+        permit=permit,
+        worker_rss_kb={"bare": rss_kb(bare_pid), "application": rss_kb(service_pid), "permit": rss_kb(permit_pid)},
+    )
+
+
+def stack_settings(stack: DevStack, task_queue: str) -> Settings:
+    """A client's settings on ``stack`` (its address and data directory) for ``task_queue``."""
+    return Settings(temporal_address=stack.address, task_queue=task_queue, data_dir=stack.data_dir)
+
+
+async def stack_client(stack: DevStack) -> Client:
+    """A client of ``stack`` with its codec key."""
+    return await connect(stack_settings(stack, "-"), environ=stack.env())
+
+
+# --- replay -------------------------------------------------------------------------------
+
+
+@dataclass
+class ReplayCost:
+    name: str
+    events: int
+    ms: float
+
+
+async def replay_cost(name: str, history: WorkflowHistory, replayer: Replayer, repeats: int = 5) -> ReplayCost:
+    times: list[float] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        times.append(time.perf_counter() - started)
+        assert result.replay_failure is None
+    return ReplayCost(name=name, events=len(history.events), ms=statistics.median(times) * 1000)
+
+
+def replayer(client: Client) -> Replayer:
+    return Replayer(
+        workflows=[ApplicationWorkflow, PermitWorkflow],
+        data_converter=client.data_converter,
+        workflow_runner=workflow_runner(),
+    )
+
+
+async def application_phases(stack: DevStack) -> list[ReplayCost]:
+    """One application through its phases on the real worker; its history replayed at each."""
+    settings = stack_settings(stack, "bench-replay")
+    spawn_worker(stack, "worker-replay", "bench-replay")
+    client = await stack_client(stack)
+    raw = stored_template(template(), stack.data_dir)
+    app = new_application(raw, prefix="REPLAY")
+    await start_case(client, settings, app)
+    handle = client.get_workflow_handle(application_workflow_id(app.application_id))
+    replay = replayer(client)
+    costs: list[ReplayCost] = []
+
+    async def phase_is(phase: str) -> None:
+        for _ in range(600):
+            status: CaseStatus = await handle.query("status", result_type=CaseStatus)
+            if status.phase == phase:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{handle.id} never reached {phase}")
+
+    await phase_is(STEP5)
+    costs.append(await replay_cost("application at step 5 (interview decision)", await handle.fetch_history(), replay))
+    await handle.execute_update(
+        "interview-decision",
+        EVENT_MODELS["interview-decision"].model_validate({"needed": True, "reason": "verify the summons"}),
+        result_type=CaseStatus,
+    )
+    await phase_is("interview_booked")
+    costs.append(await replay_cost("application, interview booked", await handle.fetch_history(), replay))
+    await handle.execute_update(
+        "interview-report",
+        EVENT_MODELS["interview-report"].model_validate({"held_on": str(app.received_at.date()), "report_document": None}),
+        result_type=CaseStatus,
+    )
+    costs.append(await replay_cost("application awaiting the decision", await handle.fetch_history(), replay))
+    status = await handle.execute_update(
+        "decision", EVENT_MODELS["decision"].model_validate({"outcome": "granted", **DECIDE}), result_type=CaseStatus
+    )
+    costs.append(await replay_cost("application granted, awaiting collection", await handle.fetch_history(), replay))
+    assert status.permit is not None
+    await handle.execute_update(
+        "permit-collected",
+        EVENT_MODELS["permit-collected"].model_validate({"collected_on": str(status.permit.issued_on)}),
+        result_type=CaseStatus,
+    )
+    await handle.result()
+    costs.append(await replay_cost("application closed", await handle.fetch_history(), replay))
+    permit = client.get_workflow_handle(permit_workflow_id(app.application_id))
+    await asyncio.sleep(2)
+    costs.append(await replay_cost("permit, first weeks", await permit.fetch_history(), replay))
+    return costs
+
+
+def summary(result: MemoryResult) -> dict[str, Any]:
+    return {**asdict(result), "kb_per_case": _per_case(result), "ratio_to_bare": result.ratios()}
+
+
+def _per_case(result: MemoryResult) -> dict[str, float]:
+    out = {"bare": result.bare.kb_per_case, "application": result.application.kb_per_case}
+    if result.permit is not None:
+        out["permit"] = result.permit.kb_per_case
+    return out
+
+
+__all__ = ["PeakRss", "application_phases", "parked_memory", "summary"]
+
+
+async def replay(stack: DevStack) -> dict[str, Any]:
+    """Replay cost per phase (application on the real worker) and of a permit in its fifth year."""
+    from benchmarks.permit_years import permit_in_fifth_year
+
+    costs = await application_phases(stack)
+    costs.append(await permit_in_fifth_year())
+    return {"costs": [asdict(c) for c in costs]}
