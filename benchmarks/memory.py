@@ -236,14 +236,7 @@ async def application_phases(stack: DevStack) -> list[ReplayCost]:
     costs.append(await replay_cost("application at step 5 (interview decision)", await handle.fetch_history(), replay))
     await handle.execute_update(
         "interview-decision",
-        EVENT_MODELS["interview-decision"].model_validate({"needed": True, "reason": "verify the summons"}),
-        result_type=CaseStatus,
-    )
-    await phase_is("interview_booked")
-    costs.append(await replay_cost("application, interview booked", await handle.fetch_history(), replay))
-    await handle.execute_update(
-        "interview-report",
-        EVENT_MODELS["interview-report"].model_validate({"held_on": str(app.received_at.date()), "report_document": None}),
+        EVENT_MODELS["interview-decision"].model_validate({"needed": False, "reason": "the file suffices"}),
         result_type=CaseStatus,
     )
     costs.append(await replay_cost("application awaiting the decision", await handle.fetch_history(), replay))

@@ -4,7 +4,7 @@ Runs N cases, 20 at a time, of each of:
 
 * **service**: ``RepeatAsylumApplication`` along the path granted-without-interview (start;
   updates ``interview-decision`` needed=false, ``decision`` granted, ``permit-collected``)
-  on the in-memory activities of ``tests/workflows/fakes.py``, so the numbers are the
+  on the in-memory activities of ``tests/support/fakes.py`` (the tests' one set of fakes), so the numbers are the
   orchestration's, not SQLite's or the PDF renderer's; the worker's sandbox as shipped
   (``infra/sandbox.py``);
 * **baseline**: ``benchmarks/baseline.py``'s bare workflow making the same number of
@@ -58,7 +58,6 @@ from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from temporalio import activity
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
@@ -69,24 +68,12 @@ from benchmarks.baseline import BaselineChild, BaselineWorkflow, bench_step
 from benchmarks.plan import BaselinePlan
 from domain.case import ApplicationInput, CaseOptions, CaseStatus
 from domain.identifiers import application_workflow_id, permit_workflow_id
-from domain.messages import (
-    CardCollected,
-    DocumentInvalidated,
-    FineDecisionRecorded,
-    InvalidateDocument,
-    PermitStatusRecorded,
-    RecordCardCollected,
-    RecordFineDecision,
-    RecordPermitStatus,
-    RecordViolation,
-    ViolationRecorded,
-)
 from domain.models import Application
 from domain.steps import EVENT_MODELS
 from infra.codec import KeyRing, data_converter
 from infra.devstack import DevStack, make_example_documents
 from infra.sandbox import workflow_runner
-from tests.support.fakes import FakeWorld as FakeRegistry
+from tests.support.fakes import FakeWorld
 from workflows.application import ApplicationWorkflow
 from workflows.names import APPLICATION_WORKFLOW
 from workflows.permit import PermitWorkflow
@@ -107,49 +94,9 @@ PATH: list[tuple[str, dict[str, Any]]] = [
 _case_numbers = itertools.count(1)
 
 
-# --- the permit workflow's own activities, in memory -----------------------------------
-# Registered beside the application (as worker.py does): the application starts its
-# ResidencePermit child after a grant.  Only those FakeRegistry lacks are added.
-
-
-@activity.defn(name="record_permit_status")
-async def record_permit_status(inp: RecordPermitStatus) -> PermitStatusRecorded:
-    return PermitStatusRecorded()
-
-
-@activity.defn(name="invalidate_document")
-async def invalidate_document(inp: InvalidateDocument) -> DocumentInvalidated:
-    return DocumentInvalidated(document_number=inp.document_number)
-
-
-@activity.defn(name="record_violation")
-async def record_violation(inp: RecordViolation) -> ViolationRecorded:
-    return ViolationRecorded(violation_id=1)
-
-
-@activity.defn(name="record_fine_decision")
-async def record_fine_decision(inp: RecordFineDecision) -> FineDecisionRecorded:
-    return FineDecisionRecorded()
-
-
-@activity.defn(name="record_card_collected")
-async def record_card_collected(inp: RecordCardCollected) -> CardCollected:
-    return CardCollected()
-
-
-PERMIT_FAKES: dict[str, Callable[..., Any]] = {
-    "record_permit_status": record_permit_status,
-    "invalidate_document": invalidate_document,
-    "record_violation": record_violation,
-    "record_fine_decision": record_fine_decision,
-    "record_card_collected": record_card_collected,
-}
-
-
-def service_worker(client: Client, task_queue: str, fake: FakeRegistry) -> Worker:
+def service_worker(client: Client, task_queue: str, fake: FakeWorld) -> Worker:
     """The application and permit workflows on in-memory activities."""
-    extra = [fn for name, fn in PERMIT_FAKES.items() if not hasattr(fake, name)]
-    registered: list[Any] = [*fake.activities(), *extra]
+    registered: list[Any] = fake.activities()
     return Worker(
         client,
         task_queue=task_queue,
@@ -159,7 +106,7 @@ def service_worker(client: Client, task_queue: str, fake: FakeRegistry) -> Worke
     )
 
 
-def fake_calls(fake: FakeRegistry) -> int:
+def fake_calls(fake: FakeWorld) -> int:
     """The application's activity calls the fake recorded (not the permit's own)."""
     return sum(
         len(calls)
@@ -172,9 +119,9 @@ def baseline_worker(client: Client, task_queue: str, *, with_permit: bool = Fals
     workflows: list[type] = [BaselineWorkflow, BaselineChild]
     activities: list[Any] = [bench_step]
     if with_permit:
-        fake = FakeRegistry()
+        fake = FakeWorld()
         workflows.append(PermitWorkflow)
-        activities += [*fake.activities(), *(fn for name, fn in PERMIT_FAKES.items() if not hasattr(fake, name))]
+        activities += fake.activities()
     return Worker(client, task_queue=task_queue, workflows=workflows, activities=activities)
 
 
@@ -543,7 +490,7 @@ def plan_from_history(history: WorkflowHistory) -> BaselinePlan:
 
 async def calibrate(client: Client, template: dict[str, Any]) -> Calibration:
     """One service case, driven as the workflow tests drive it, counting the fake's calls."""
-    fake = FakeRegistry()
+    fake = FakeWorld()
     task_queue = "bench-calibrate"
     async with service_worker(client, task_queue, fake):
         app = new_application(template)
@@ -755,7 +702,7 @@ async def overhead(stack: DevStack, args: argparse.Namespace, directory: Path) -
     plan = calibration.plan
     bare = plan.model_copy(update={"upserts": []})
     print(f"  plan: {plan.model_dump()}", flush=True)
-    fakes = {codec: FakeRegistry() for codec in clients}
+    fakes = {codec: FakeWorld() for codec in clients}
     runs: list[Run] = []
     async with contextlib.AsyncExitStack() as exits:
         for codec, client in clients.items():

@@ -1,7 +1,7 @@
 """A permit in its fifth year, for the replay cost: its history after 4 years and 7 months.
 
 Run on Temporal's time-skipping test server (years pass in seconds) with the permit
-workflow's test fakes (``tests/workflows/test_permit.py``'s ``PermitWorld``): the history's
+workflow's test fakes (``tests/support/fakes.py``): the history's
 shape is what matters for replay, not the registry behind it.  Along the way the permit
 takes a reported change in its second year; by the end its first extension reminder (six
 months before expiry) has gone out.
@@ -24,8 +24,8 @@ from domain.permit.schedule import local_date
 from domain.permit.state import PermitSettings, PermitWorkflowInput
 from infra.codec import KeyRing
 from infra.sandbox import workflow_runner
+from tests.support.fakes import FakeWorld, fake_document_number
 from tests.workflows.conftest import start_environment
-from tests.workflows.test_permit import PermitWorld, fake_document_number
 from workflows.permit import PermitWorkflow
 
 
@@ -40,7 +40,7 @@ async def _advance_to(env: WorkflowEnvironment, day: date) -> None:
 async def permit_in_fifth_year() -> ReplayCost:
     env = await start_environment(KeyRing.generate("bench-years"))
     try:
-        world = PermitWorld()
+        world = FakeWorld()
         async with Worker(
             env.client,
             task_queue="bench-years",
