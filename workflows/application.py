@@ -21,34 +21,25 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.letters import LetterActivities
     from activities.registry import RegistryActivities
-    from domain import alerts
-    from domain import deadlines as dl
+    from domain import case_requests as requests
     from domain import search_attributes as sa
-    from domain.case import ApplicationInput, CaseOptions, CaseStatus, PermitView
+    from domain.case import ApplicationInput, CaseOptions, CaseStatus
     from domain.case_state import PHASE_DEADLINES, CaseState, DeadlineKind, NotProcessed, local
-    from domain.identifiers import permit_workflow_id
     from domain.messages import (
         BookSlot,
-        CheckDocuments,
         CloseCase,
-        IssuePermit,
         LetterKind,
         LettersSent,
-        PeriodFromHandOver,
-        PermitInput,
-        PermitIssued,
         Recipient,
         RegisterCase,
         SendLetter,
@@ -71,13 +62,14 @@ with workflow.unsafe.imports_passed_through():
         ResponseEvent,
         WithdrawEvent,
     )
-    from domain.permit.state import PermitWorkflowInput
     from domain.policy import PolicyVersion, policy_for
     from domain.refusal import REFUSAL_TYPE
     from domain.requirements import findings
-    from domain.steps import APPLICATION_EVENTS, NEGATIVE_OUTCOMES, Outcome, Phase, Trigger, allowed, rejection
+    from domain.steps import APPLICATION_EVENTS, Outcome, Phase, Trigger, allowed, rejection
+    from workflows.application_permit import issue_permit
+    from workflows.application_watch import DeadlineWatch
     from workflows.common import EventDesk, EventHandlers, Timer, call, register_updates, upsert_changed
-    from workflows.names import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
+    from workflows.names import APPLICATION_WORKFLOW
 
 __all__ = ["ApplicationInput", "ApplicationWorkflow", "CaseOptions"]
 
@@ -97,6 +89,7 @@ class ApplicationWorkflow:
         self._desk: EventDesk[Trigger] = EventDesk(local)
         self._published: dict[str, Any] = {}  # search attribute values last upserted
         self._details = ""
+        self._watch = DeadlineWatch(self._state, self._publish)
         register_updates(APPLICATION_EVENTS, self._accept, self._validate, CaseStatus)
 
     @property
@@ -120,8 +113,8 @@ class ApplicationWorkflow:
         )
         await self._letter("acknowledgement", LetterKind.ACKNOWLEDGEMENT, **state.acknowledgement_facts())
         self._move(Trigger.REGISTERED, Phase.CHECKING_DOCUMENTS)
-        watcher = asyncio.create_task(self._watch_decision_deadline())
-        period_watcher = asyncio.create_task(self._watch_period_alerts())
+        watcher = asyncio.create_task(self._watch.decision_deadline())
+        period_watcher = asyncio.create_task(self._watch.period_alerts())
         while not state.closed:
             await self._step()
         watcher.cancel()
@@ -177,17 +170,7 @@ class ApplicationWorkflow:
     async def _check_documents(self) -> None:
         state = self._state
         state.check_round += 1
-        result = await call(
-            DocumentActivities.check_documents,
-            CheckDocuments(
-                application_id=self._app_id,
-                documents=state.documents,
-                new_elements=list(state.application.new_elements),
-                round=state.check_round,
-                phase_if_complete=Phase.AWAITING_INTERVIEW_DECISION,
-                phase_if_incomplete=Phase.AWAITING_DOCUMENTS,
-            ),
-        )
+        result = await call(DocumentActivities.check_documents, requests.check_documents(state))
         state.missing = list(result.missing)
         if result.complete:
             state.drop_deadlines(D.REPAIR_BY)
@@ -202,24 +185,8 @@ class ApplicationWorkflow:
             # The repair period starts when the applicant is told (issue 9 point 15): the letter
             # activity records the hand-over and writes the end it computes from it; the same
             # pure computation here, from the returned instant, gives the same end.
+            sent = await self._send(requests.documents_missing_first(state, self._policy, key, items))
             period = self._policy.repair_period(state.application.applicant.earlier_repeat_applications)
-            sent = await self._send(
-                SendLetter(
-                    application_id=self._app_id,
-                    key=key,
-                    kind=LetterKind.DOCUMENTS_MISSING,
-                    recipients=BOTH,
-                    facts={"policy_version": self._policy.id},
-                    items=items,
-                    period=PeriodFromHandOver(
-                        fact=D.REPAIR_BY.value,
-                        amount=period.amount,
-                        unit=period.unit.value,
-                        rule=period.rule.value,
-                        basis=period.basis,
-                    ),
-                )
-            )
             state.set_deadline(D.REPAIR_BY, period, max(sent.handed_over_at or workflow.now(), workflow.now()))
         self._move(Trigger.DOCUMENTS_INCOMPLETE, Phase.AWAITING_DOCUMENTS)
 
@@ -254,22 +221,9 @@ class ApplicationWorkflow:
         await self._close(Trigger.APPEAL_WINDOW_ENDED, self._state.outcome)
 
     async def _hand_over_return(self, ground: str, appeal_by: str = "") -> None:
-        """Departure goes to DT&V only once no appeal can stop it (issue 9 point 12).
-
-        Only a rejection is a return decision (Vw 2000 art. 45); not processed is not.
-        """
-        outcome = self._state.outcome
-        if outcome not in NEGATIVE_OUTCOMES:
-            return
-        await self._send(
-            SendLetter(
-                application_id=self._app_id,
-                key=f"return-handover-{len(self._state.decisions)}",
-                kind=LetterKind.RETURN_HANDOVER,
-                recipients=[Recipient.RETURN_SERVICE],
-                facts={"policy_version": self._policy.id, "ground": ground, "outcome": outcome.value, "appeal_by": appeal_by},
-            )
-        )
+        letter = requests.return_handover(self._state, self._policy, ground, appeal_by)
+        if letter is not None:
+            await self._send(letter)
 
     async def _book_interview(self) -> None:
         state = self._state
@@ -462,133 +416,7 @@ class ApplicationWorkflow:
         await call(RegistryActivities.record_decision, request)
 
     async def _issue_permit(self, effective_from: date | None) -> None:
-        valid_from, valid_until = self._state.permit_term(self._policy, effective_from)
-        # The card and the desk appointment do not depend on each other: one round trip for both.
-        issued, desk = await asyncio.gather(
-            call(
-                RegistryActivities.issue_permit,
-                IssuePermit(
-                    application_id=self._app_id,
-                    purpose="initial",
-                    permit_type="III",
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                ),
-            ),
-            call(
-                RegistryActivities.book_slot,
-                BookSlot(
-                    application_id=self._app_id,
-                    kind=SlotKind.DESK,
-                    purpose="permit-desk",
-                    not_before=workflow.now() + self._state.options.desk_notice,
-                ),
-            ),
-        )
-        self._state.permit = PermitView(
-            document_number=issued.document_number,
-            permit_type=issued.permit_type,
-            valid_from=issued.valid_from,
-            valid_until=issued.valid_until,
-            issued_on=workflow.now().astimezone(dl.AMSTERDAM).date(),
-            desk_appointment=desk.starts_at,
-        )
-        await self._letter(
-            "permit-invitation",
-            LetterKind.PERMIT_INVITATION,
-            valid_from=issued.valid_from.isoformat(),
-            valid_until=issued.valid_until.isoformat(),
-            endorsement=issued.endorsement,
-            desk_at=local(desk.starts_at) if desk.starts_at else "volgt per brief",
-            desk_location=desk.location or "",
-        )
-        await self._start_permit_life(issued)
-
-    async def _start_permit_life(self, issued: PermitIssued) -> None:
-        """Hand the permit over to its own workflow, an abandoned child that outlives this one
-        (docs/decisions/0005): only the start is awaited, never the result."""
-        app_id = self._app_id
-        settings = self._state.options.permit_settings.model_copy(update={"term_years": self._policy.permit_validity_years})
-        await workflow.start_child_workflow(
-            PERMIT_WORKFLOW,
-            PermitWorkflowInput(
-                handover=PermitInput(
-                    application_id=app_id,
-                    document_number=issued.document_number,
-                    permit_type=issued.permit_type,
-                    valid_from=issued.valid_from,
-                    valid_until=issued.valid_until,
-                    issued_at=workflow.now(),
-                    language=self._state.application.applicant.language,
-                ),
-                settings=settings,
-            ),
-            id=permit_workflow_id(app_id),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=f"Residence permit of application {app_id}",
-            static_details=(
-                "Verblijfsvergunning asiel (IND). Personal data is in the encrypted input; "
-                "see current details for the status, the dates and what is due."
-            ),
-        )
-
-    # --- the decision-deadline watcher -----------------------------------------------------
-
-    async def _watch_decision_deadline(self) -> None:
-        """Warn operators when the decision deadline approaches and when it passes."""
-        state = self._state
-        while not state.closed:
-            seen = (state.decision_due(), state.decide_alert)
-            alert = state.decision_alert_due()
-            if alert is None:
-                await workflow.wait_condition(self._decision_watch_changed(seen))
-                continue
-            target, level = alert
-            if target > workflow.now():
-                try:
-                    timeout, summary = target - workflow.now(), f"decision deadline {level.value}"
-                    await workflow.wait_condition(self._decision_watch_changed(seen), timeout=timeout, timeout_summary=summary)
-                    continue  # the deadline moved or the case closed: look again
-                except TimeoutError:
-                    pass
-            state.raise_decision_alert(level)
-            workflow.logger.warning("decision deadline %s", level.value, extra={"application_id": self._app_id})
-            self._publish()
-
-    def _decision_watch_changed(self, seen: tuple[Any, ...]) -> Callable[[], bool]:
-        state = self._state
-        return lambda: state.closed or (state.decision_due(), state.decide_alert) != seen
-
-    async def _watch_period_alerts(self) -> None:
-        """Wake at the instants the repair and appeal alerts change (domain/alerts.py), and publish them."""
-        state = self._state
-        while not state.closed:
-            seen = self._period_dues()
-            upcoming = alerts.period_thresholds(seen, workflow.now())
-            try:
-                await workflow.wait_condition(
-                    lambda seen=seen: state.closed or self._period_dues() != seen,  # type: ignore[misc]
-                    timeout=upcoming[0] - workflow.now() if upcoming else None,
-                    timeout_summary="repair or appeal deadline approaching" if upcoming else None,
-                )
-            except TimeoutError:
-                self._publish()
-
-    def _period_dues(self) -> dict[str, datetime]:
-        return {k.value: v.due for k, v in self._state.deadlines.items() if k.value in alerts.PERIOD_LEADS}
-
-    def _alerts(self) -> dict[str, str | None]:
-        """DecisionAlert as the decision watcher raised it; repair and appeal alerts from now."""
-        state = self._state
-        now = workflow.now()
-        dues = self._period_dues()
-        repair = alerts.period_alert(dues.get("repair_by"), alerts.REPAIR_ALERT_LEAD, now)
-        appeal = alerts.period_alert(dues.get("appeal_by"), alerts.APPEAL_ALERT_LEAD, now)
-        return {
-            sa.DECISION_ALERT.name: state.decide_alert.value if state.decision_due() is not None else None,
-            sa.REPAIR_ALERT.name: repair.value if repair else None,
-            sa.APPEAL_ALERT.name: appeal.value if appeal else None,
-        }
+        await issue_permit(self._state, self._policy, effective_from, self._letter)
 
     # --- updates ---------------------------------------------------------------------------
 
@@ -652,7 +480,7 @@ class ApplicationWorkflow:
         Only attributes whose value changed are upserted, so a workflow task that moves the
         phase twice sends one upsert command, and a task that changes nothing sends none.
         """
-        wanted = {**self._state.search_attributes(), **self._alerts()}
+        wanted = {**self._state.search_attributes(), **self._watch.alerts()}
         self._published = upsert_changed(sa.APPLICATION, wanted, self._published)
         details = self._state.details()
         if details != self._details:
