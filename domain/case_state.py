@@ -263,20 +263,30 @@ class CaseState(BaseModel):
         """Note a decision in the state and return the request that records it in the registry."""
         respond_by = self.deadlines.get(DeadlineKind.RESPOND_BY)
         appeal_by = self.deadlines.get(DeadlineKind.APPEAL_BY)
+        return self._decided(
+            body.outcome,
+            final=final,
+            then=then,
+            now=now,
+            grounds=body.grounds,
+            decided_by=body.decided_by,
+            respond_by=respond_by.due if respond_by and not final else None,
+            appeal_by=appeal_by.due if appeal_by and final else None,
+        )
+
+    def _decided(self, outcome: DecisionOutcome, *, final: bool, then: Phase, now: datetime, **request: Any) -> RecordDecision:
+        """Add the decision to the case's list and build the request that records it."""
         sequence = len(self.decisions) + 1
-        self.decisions.append(DecisionView(sequence=sequence, outcome=body.outcome.value, final=final, decided_at=now))
+        self.decisions.append(DecisionView(sequence=sequence, outcome=outcome.value, final=final, decided_at=now))
         return RecordDecision(
             application_id=self.application.application_id,
             sequence=sequence,
-            outcome=body.outcome,
+            outcome=outcome,
             final=final,
-            grounds=body.grounds,
-            decided_by=body.decided_by,
             decided_at=now,
             policy_version=self.policy_id,
-            respond_by=respond_by.due if respond_by and not final else None,
-            appeal_by=appeal_by.due if appeal_by and final else None,
             phase_after=then,
+            **request,
         )
 
     def reopen(self, policy: PolicyVersion, now: datetime) -> None:
@@ -298,20 +308,15 @@ class CaseState(BaseModel):
         unconfirmed), and the request to record it carries the letter's facts."""
         self.drop_deadlines(DeadlineKind.ADMISSIBILITY_BY, DeadlineKind.DECIDE_BY)
         self.set_deadline(DeadlineKind.APPEAL_BY, policy.appeal_period(Outcome.NOT_PROCESSED), now)
-        sequence = len(self.decisions) + 1
-        self.decisions.append(DecisionView(sequence=sequence, outcome=Outcome.NOT_PROCESSED.value, final=True, decided_at=now))
         self.outcome = Outcome.NOT_PROCESSED
-        return RecordDecision(
-            application_id=self.application.application_id,
-            sequence=sequence,
-            outcome=DecisionOutcome.NOT_PROCESSED,
+        return self._decided(
+            DecisionOutcome.NOT_PROCESSED,
             final=True,
+            then=Phase.APPEAL_WINDOW,
+            now=now,
             grounds=why.grounds,
             decided_by=why.decided_by,
-            decided_at=now,
-            policy_version=self.policy_id,
             appeal_by=self.due(DeadlineKind.APPEAL_BY),
-            phase_after=Phase.APPEAL_WINDOW,
             letter_facts=why.letter_facts,
             letter_items=list(why.letter_items),
         )
