@@ -21,6 +21,8 @@ EVENTS: dict[str, str] = {
     "judgment": "Uitspraak van de rechtbank",
     "withdraw": "Aanvraag ingetrokken",
     "permit-collected": "Verblijfsdocument opgehaald",
+    "extend-decision-period": "Beslistermijn verlengd",
+    "interview-booked": "Gehoor handmatig ingepland",
     # the permit
     "extension-application": "Aanvraag verlenging ontvangen",
     "extension-decision": "Beslissing op de verlenging",
@@ -46,6 +48,8 @@ EVENT_ACTORS: dict[str, str] = {
     "judgment": "rechtbank",
     "withdraw": "aanvrager",
     "permit-collected": "IND-loket",
+    "extend-decision-period": "IND-medewerker",
+    "interview-booked": "IND-medewerker (planning)",
     "extension-application": "vergunninghouder",
     "extension-decision": "IND-medewerker",
     "permanent-application": "vergunninghouder",
@@ -123,6 +127,8 @@ LETTERS: dict[str, str] = {
     "fine": "Boete",
     "permit_withdrawn": "Intrekking vergunning",
     "card_invitation": "Uitnodiging ophalen nieuw document",
+    "decision_period_extended": "Verlenging beslistermijn",
+    "return_handover": "Overdracht aan de DT&V (terugkeer)",
 }
 
 ACTIVITIES: dict[str, str] = {

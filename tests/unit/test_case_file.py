@@ -101,3 +101,18 @@ def test_a_permit_that_continued_as_new_is_read_across_its_runs() -> None:
     assert titles.index("Termijn of wachttijd verstreken: herinnering verlenging") < titles.index("Aanvraag verlenging ontvangen")
     assert titles[-1] == "Procedure van de vergunning afgesloten"
     assert [e.at for e in case_file.chronology] == sorted(e.at for e in case_file.chronology)
+
+
+def test_every_event_letter_phase_and_status_has_a_dutch_label() -> None:
+    """The dossier is Dutch: a new event, letter kind, phase or permit status needs its word."""
+    from domain.messages import LetterKind
+    from domain.permit.transitions import PERMIT_EVENTS, PermitStatus
+    from domain.steps import APPLICATION_EVENTS, Outcome, Phase
+    from reports import labels
+
+    assert [e.name for e in APPLICATION_EVENTS.values() if e.name not in labels.EVENTS] == []
+    assert [t.value for t in PERMIT_EVENTS if t.value not in labels.EVENTS] == []
+    assert [k.value for k in LetterKind if k.value not in labels.LETTERS] == []
+    assert [p.value for p in Phase if p.value not in labels.PHASES] == []
+    assert [o.value for o in Outcome if o.value not in labels.OUTCOMES] == []
+    assert [s.value for s in PermitStatus if s.value not in labels.PERMIT_STATUSES] == []
