@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from domain.case import CaseOptions
+from domain.case_state import CaseState, DeadlineKind
 from domain.deadlines import AMSTERDAM, Rule, Unit, compute
-from domain.models import Application
+from domain.models import Application, ExtendDecisionPeriodEvent, InterviewReportEvent
 from domain.policy import ADMISSIBILITY, EU_APR, MERITS, VW2000, LegalSettings, policy_by_id, policy_for
 from domain.requirements import findings
 from domain.steps import Outcome
@@ -162,3 +164,41 @@ def test_an_element_without_evidence_is_a_finding_for_the_decision() -> None:
     [new_elements] = [f for f in findings(app) if f.requirement == "new_elements"]
     assert new_elements.met
     assert "without evidence, to be weighed in the decision" in new_elements.note
+
+
+def _vw_case() -> CaseState:
+    raw = _example()
+    raw["received_at"] = "2026-03-02T10:00:00+01:00"
+    app = Application.model_validate(raw)
+    policy = policy_for(app.received_at)
+    return CaseState.open(app, CaseOptions(), policy, findings(app))
+
+
+def test_vw2000_extension_within_nine_months_before_the_period_ends() -> None:
+    """Vw 2000 art. 42(1) and (4): 6 months from receipt, extended (in all at most 9 more,
+    unconfirmed) only while the period runs; recomputed from receipt, not moved by the Atw
+    (longer than 3 months, art. 4)."""
+    state = _vw_case()
+    assert state.due(DeadlineKind.DECIDE_BY).date() == date(2026, 9, 2)
+    running = datetime(2026, 8, 1, tzinfo=UTC)
+    state.check_extension(VW2000, ExtendDecisionPeriodEvent(reason="complex", months=9), running)
+    assert state.extend_decision_period(VW2000, DeadlineKind.DECIDE_BY, 4) == 4
+    assert state.due(DeadlineKind.DECIDE_BY).date() == date(2027, 1, 2)  # 10 months from 2 March 2026
+    with pytest.raises(ValueError, match="at most 9 month"):
+        state.check_extension(VW2000, ExtendDecisionPeriodEvent(reason="more", months=6), running)
+    with pytest.raises(ValueError, match="extended only before it ends"):
+        state.check_extension(VW2000, ExtendDecisionPeriodEvent(reason="late", months=1), datetime(2027, 1, 3, tzinfo=UTC))
+    with pytest.raises(ValueError, match="one decision period"):
+        state.check_extension(VW2000, ExtendDecisionPeriodEvent(reason="x", months=1, deadline="admissibility_by"), running)
+
+
+def test_event_dates_against_the_case_and_today() -> None:
+    """Issue 8 defect 8: a report before the booked interview or after today is refused."""
+    state = _vw_case()
+    state.interview = state.interview.model_copy(update={"starts_at": datetime(2026, 4, 10, 9, tzinfo=UTC)})
+    now = datetime(2026, 4, 12, 12, tzinfo=UTC)
+    with pytest.raises(ValueError, match="held_on: 2026-04-09 lies before the booked interview on 2026-04-10"):
+        state.check_interview_report(InterviewReportEvent(held_on=date(2026, 4, 9)), now)
+    with pytest.raises(ValueError, match="held_on: 2026-04-13 lies in the future"):
+        state.check_interview_report(InterviewReportEvent(held_on=date(2026, 4, 13)), now)
+    state.check_interview_report(InterviewReportEvent(held_on=date(2026, 4, 10)), now)
