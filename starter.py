@@ -45,7 +45,7 @@ from infra.client import connect
 from infra.codec import KeyConfigError
 from infra.logconfig import configure_logging
 from infra.settings import Settings, restrict_umask
-from intake import cases, records
+from intake import cases, permit_import, records
 from intake.cli import Command, emit, run_command
 from intake.errors import Refused, Unavailable, UsageError
 from reports import cli as reports_cli
@@ -252,6 +252,7 @@ COMMANDS: list[Command] = [
     Command("schema", "JSON Schema of the intake payload or of an event", cmd_schema, _schema_arguments),
     Command("list", "cases, through visibility", cmd_list, _list_arguments),
     *reports_cli.COMMANDS,
+    *permit_import.COMMANDS,
 ]
 
 

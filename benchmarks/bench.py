@@ -37,7 +37,7 @@ from typing import Any
 from benchmarks.common import ROOT, bench_stack
 from infra.logconfig import configure_logging
 
-PARTS = ("overhead", "memory", "replay")
+PARTS = ("overhead", "memory", "replay", "scale")
 DEFAULT_JSON = ROOT / "docs" / "benchmark-results.json"
 
 
@@ -107,6 +107,11 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         if "replay" in args.parts:
             print("Replay cost ...", flush=True)
             report["replay"] = await memory.replay(stack)
+        if "scale" in args.parts:
+            from benchmarks import scale
+
+            print("Scale ...", flush=True)
+            report["scale"] = await scale.scale(stack, args, directory)
     report["seconds"] = time.perf_counter() - started
     report["load_average_at_end"] = os.getloadavg()
     return report
