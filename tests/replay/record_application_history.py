@@ -70,6 +70,19 @@ async def record() -> None:
             await send(handle, "permit-collected", {"collected_on": granted.permit.issued_on.isoformat()})
             await handle.result()
             (HISTORIES / "application_annulled_then_granted.json").write_text((await handle.fetch_history()).to_json())
+
+            # 3. issue 9: more time, an excused no-show (a new interview), an unexcused one,
+            #    not processed (art. 30c Vw) with its appeal window, which ends
+            received = (await environment.get_current_time()).astimezone(AMSTERDAM) - timedelta(days=1)
+            handle = await start(environment.client, worker, make_application(received_at=received.isoformat()))
+            await wait_phase(handle, "awaiting_interview_decision")
+            await send(handle, "extend-decision-period", {"reason": "many applications at once", "months": 2})
+            await send(handle, "interview-decision", {"needed": True, "reason": "hear the new elements"})
+            await send(handle, "no-show", {"excused": True, "note": "ill, a doctor's note"})
+            await send(handle, "no-show", {"excused": False, "note": "no contact"})
+            await send(handle, "decision", {"outcome": "not_processed", **DECIDE})
+            await handle.result()
+            (HISTORIES / "application_no_show_not_processed.json").write_text((await handle.fetch_history()).to_json())
     finally:
         await environment.shutdown()
 

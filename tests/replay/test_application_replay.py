@@ -24,7 +24,11 @@ RUNS = sorted(HISTORIES.glob("application_*.json"))
 
 
 def test_histories_are_recorded() -> None:
-    assert {p.stem for p in RUNS} >= {"application_granted", "application_annulled_then_granted"}
+    assert {p.stem for p in RUNS} >= {
+        "application_granted",
+        "application_annulled_then_granted",
+        "application_no_show_not_processed",
+    }
 
 
 @pytest.mark.parametrize("path", RUNS, ids=lambda p: p.stem)
