@@ -55,6 +55,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     memory = parser.add_argument_group("memory")
     memory.add_argument("--parked", type=int, default=600, help="cases parked per kind; measured at N/3 and N (default 600)")
     memory.add_argument("--no-permits", action="store_true", help="park applications only (the permits take longest)")
+    memory.add_argument("--stock", action="store_true", help="also the service on the stock sandbox (before decision 0050)")
     scale = parser.add_argument_group("scale")
     scale.add_argument("--import-permits", type=int, default=50_000, help="permits imported (default 50000)")
     scale.add_argument("--storm", type=int, default=5_000, help="permits whose reminder falls due at once (default 5000)")
@@ -102,6 +103,7 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         if "memory" in args.parts:
             print("Memory per parked case ...", flush=True)
             kinds = ["application"] if args.no_permits else ["application", "permit"]
+            kinds += ["stock"] if args.stock else []
             result = await memory.parked_memory(stack, args.parked, kinds)
             report["memory"] = memory.summary(result)
         if "replay" in args.parts:

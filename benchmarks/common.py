@@ -48,7 +48,7 @@ def bench_stack(directory: Path) -> Iterator[DevStack]:
         stack.stop()
 
 
-def spawn_worker(stack: DevStack, name: str, task_queue: str, *, bare: bool = False, **settings: int) -> int:
+def spawn_worker(stack: DevStack, name: str, task_queue: str, *, bare: bool = False, stock: bool = False, **settings: int) -> int:
     """A worker process on ``stack`` (``worker.py``, or the bare workflows' worker); returns its pid.
 
     ``settings`` are worker settings by name (``max_cached_workflows=...`` becomes
@@ -56,11 +56,12 @@ def spawn_worker(stack: DevStack, name: str, task_queue: str, *, bare: bool = Fa
     """
     env = {"HASA_TASK_QUEUE": task_queue}
     env.update({f"HASA_{key.upper()}": str(value) for key, value in settings.items()})
-    if not bare:
+    if not bare and not stock:
         return stack.spawn_worker(name, env).pid
     # Named worker-*: the stack stops it with its own workers.
+    module = "benchmarks.bare_worker" if bare else "benchmarks.stock_worker"
     stack.processes[name] = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bare_worker"],
+        [sys.executable, "-m", module],
         cwd=ROOT,
         env=stack.env() | env,
         stdout=subprocess.DEVNULL,

@@ -69,12 +69,15 @@ class MemoryResult:
     bare: Slope
     application: Slope
     permit: Slope | None
+    stock: Slope | None = None
     worker_rss_kb: dict[str, int] = field(default_factory=dict)
 
     def ratios(self) -> dict[str, float]:
         out = {"application": self.application.kb_per_case / self.bare.kb_per_case}
         if self.permit is not None:
             out["permit"] = self.permit.kb_per_case / self.bare.kb_per_case
+        if self.stock is not None:
+            out["application_stock_sandbox"] = self.stock.kb_per_case / self.bare.kb_per_case
         return out
 
 
@@ -133,6 +136,9 @@ async def parked_memory(stack: DevStack, parked: int, kinds: list[str]) -> Memor
     cache = 3 * parked + 100  # nothing evicted while measuring
     bare_pid = spawn_worker(stack, "worker-bare", "bench-bare", bare=True, max_cached_workflows=cache)
     service_pid = spawn_worker(stack, "worker-app", "bench-app", max_cached_workflows=cache)
+    stock_pid = (
+        spawn_worker(stack, "worker-stock", "bench-stock", stock=True, max_cached_workflows=cache) if "stock" in kinds else 0
+    )
     permit_pid = spawn_worker(stack, "worker-permit", "bench-permit", max_cached_workflows=cache)
     client = await stack_client(stack)
     raw = stored_template(template(), stack.data_dir)
@@ -155,6 +161,17 @@ async def parked_memory(stack: DevStack, parked: int, kinds: list[str]) -> Memor
     await settle()
     application = Slope(small, large, app_small, rss_kb(service_pid))
 
+    stock = None
+    if "stock" in kinds:
+        print(f"  memory: applications on the stock sandbox (before decision 0050), {small} then {large} ...", flush=True)
+        stock_settings = stack_settings(stack, "bench-stock")
+        await park_applications(client, stock_settings, raw, small, small)
+        await settle()
+        stock_small = rss_kb(stock_pid)
+        await park_applications(client, stock_settings, raw, large - small, large)
+        await settle()
+        stock = Slope(small, large, stock_small, rss_kb(stock_pid))
+
     permit = None
     if "permit" in kinds:
         print(f"  memory: permits, {small} then {large} ...", flush=True)
@@ -170,7 +187,13 @@ async def parked_memory(stack: DevStack, parked: int, kinds: list[str]) -> Memor
         bare=bare,
         application=application,
         permit=permit,
-        worker_rss_kb={"bare": rss_kb(bare_pid), "application": rss_kb(service_pid), "permit": rss_kb(permit_pid)},
+        stock=stock,
+        worker_rss_kb={
+            "bare": rss_kb(bare_pid),
+            "application": rss_kb(service_pid),
+            "permit": rss_kb(permit_pid),
+            "application_stock_sandbox": rss_kb(stock_pid) if stock_pid else 0,
+        },
     )
 
 
@@ -266,6 +289,8 @@ def _per_case(result: MemoryResult) -> dict[str, float]:
     out = {"bare": result.bare.kb_per_case, "application": result.application.kb_per_case}
     if result.permit is not None:
         out["permit"] = result.permit.kb_per_case
+    if result.stock is not None:
+        out["application_stock_sandbox"] = result.stock.kb_per_case
     return out
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from activities.registry_db import LetterRow, Registry
 from benchmarks.common import ROOT, PeakRss, gather_limited, rss_kb, spawn_worker, stored_template, template, wait_count
 from benchmarks.memory import park_applications, stack_client, stack_settings
+from benchmarks.overhead import process_cpu
 from domain.case import CaseStatus
 from domain.deadlines import add_months
 from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, application_workflow_id
@@ -88,18 +89,26 @@ async def run_import(stack: DevStack, path: Path, task_queue: str, worker_pids: 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    server_pid = stack.processes["temporal"].pid
+    cpu_before = [process_cpu(pid) for pid in (server_pid, *worker_pids)]
     peaks = [PeakRss(pid) for pid in worker_pids]
     starter = PeakRss(process.pid)
     async with starter:
         for peak in peaks:
             await peak.__aenter__()
-        _, err = await process.communicate()
+        starter_cpu = 0.0
+        while process.returncode is None:
+            starter_cpu = max(starter_cpu, process_cpu(process.pid))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 0.5)
+        err = await process.stderr.read() if process.stderr else b""
         imported_s = time.perf_counter() - started
         query = f"TaskQueue = '{task_queue}' AND PermitStatus = 'active'"
         await wait_count(client, query, count, TIMEOUT, "imported permits active")
         for peak in peaks:
             await peak.__aexit__(None, None, None)
     seconds = time.perf_counter() - started
+    cpu = [process_cpu(pid) - before for pid, before in zip((server_pid, *worker_pids), cpu_before, strict=True)]
     summary = err.decode().strip().splitlines()
     return {
         "records": count,
@@ -111,6 +120,7 @@ async def run_import(stack: DevStack, path: Path, task_queue: str, worker_pids: 
         "records_per_s": count / seconds,
         "starter_peak_rss_mb": starter.peak_kb / 1024,
         "worker_peak_rss_mb": [p.peak_kb / 1024 for p in peaks],
+        "cpu_seconds": {"server": cpu[0], "workers": cpu[1:], "starter": starter_cpu},
     }
 
 
@@ -239,16 +249,24 @@ async def scale(stack: DevStack, args: argparse.Namespace, directory: Path) -> d
     return result
 
 
+def _cpu(run: dict[str, Any]) -> str:
+    cpu = run.get("cpu_seconds")
+    if not cpu:
+        return "-"
+    return f"{cpu['server']:.0f} / {' + '.join(f'{w:.0f}' for w in cpu['workers'])} / {cpu['starter']:.0f}"
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        "| import | workers | seconds | permits/s | starter peak RSS MB | worker peak RSS MB |",
-        "|---|--:|--:|--:|--:|--:|",
+        "| import | workers | seconds | permits/s | starter peak RSS MB | worker peak RSS MB "
+        "| CPU s: server / workers / starter |",
+        "|---|--:|--:|--:|--:|--:|--:|",
     ]
     for run in result["import"]:
         workers = ", ".join(f"{mb:.0f}" for mb in run["worker_peak_rss_mb"])
         lines.append(
             f"| {run['records']} permits | {run['workers']} | {run['seconds']:.0f} | {run['records_per_s']:.1f} "
-            f"| {run['starter_peak_rss_mb']:.0f} | {workers} |"
+            f"| {run['starter_peak_rss_mb']:.0f} | {workers} | {_cpu(run)} |"
         )
     s = result["storm"]
     lines += [

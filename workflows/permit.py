@@ -140,7 +140,9 @@ class PermitWorkflow:
             async with self._lock:
                 await self._record_status(self._state)
         while not is_finished(self._state):
-            if self._renewed or workflow.info().is_continue_as_new_suggested():
+            info = workflow.info()
+            long_run = info.get_current_history_length() >= self._settings.max_history_events
+            if self._renewed or long_run or info.is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not is_finished(self._state):
                     self._continue_as_new()

@@ -46,6 +46,17 @@ class PermitSettings(Model):
         ),
     )
 
+    max_history_events: int = Field(
+        default=1000,
+        ge=50,
+        le=40_000,
+        description=(
+            "A run continues as new once its history holds this many events (besides every renewal and "
+            "whenever Temporal suggests it), so rebuilding an evicted permit replays at most this much "
+            "(decision 0053)."
+        ),
+    )
+
     @field_validator("extension_reminder_months")
     @classmethod
     def _offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
