@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from activities.document_store import DocumentStore, inspect_file
 from domain.checklist import StoredFile
-from domain.identifiers import V_NUMBER_DIGITS
+from domain.identifiers import V_NUMBER_DIGITS, application_id_is_valid
 from domain.models import Application, Model
 from intake.errors import FieldError, Refused, UsageError, errors_of
 
@@ -391,8 +391,6 @@ def parse_record(
 
 def peek_application_id(text: str) -> str | None:
     """The application id of a record, when it has a well-formed one (for reporting an invalid record)."""
-    from domain.identifiers import application_id_is_valid
-
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError):

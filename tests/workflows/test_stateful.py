@@ -78,8 +78,8 @@ settings.register_profile(
 )
 settings.register_profile(
     "stateful-long",
-    max_examples=200,
-    stateful_step_count=40,
+    max_examples=60,
+    stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -449,6 +449,11 @@ class ApplicationCase(RuleBasedStateMachine):
         assert kinds[EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED] == 0
 
 
+# pyproject's 300 s per test is CI's budget; the long profile runs for many minutes.
+LONG = pytest.mark.timeout(3600 if PROFILE == "stateful-long" else 300)
+
+
+@LONG
 def test_random_event_sequences_keep_the_case_consistent(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
     COUNTS.clear()
     run_state_machine_as_test(ApplicationCase, settings=settings.get_profile(PROFILE))
@@ -696,6 +701,7 @@ class PermitLife(RuleBasedStateMachine):
         ), "an accepted update never completed"
 
 
+@LONG
 def test_random_event_sequences_keep_the_permit_consistent(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
     PERMIT_COUNTS.clear()
     run_state_machine_as_test(PermitLife, settings=settings.get_profile(PROFILE))
