@@ -97,23 +97,31 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with bench_stack(directory) as stack:
         print(f"Temporal dev server at {stack.address}", flush=True)
+
+        def save() -> None:  # after each part: a later failure keeps what was measured
+            args.json.write_text(json.dumps(merge(args.json, dict(report)), indent=2, default=str) + "\n")
+
         if "overhead" in args.parts:
             print("Overhead ...", flush=True)
             report["overhead"] = await overhead.overhead(stack, args, directory)
+            save()
         if "memory" in args.parts:
             print("Memory per parked case ...", flush=True)
             kinds = ["application"] if args.no_permits else ["application", "permit"]
             kinds += ["stock"] if args.stock else []
             result = await memory.parked_memory(stack, args.parked, kinds)
             report["memory"] = memory.summary(result)
+            save()
         if "replay" in args.parts:
             print("Replay cost ...", flush=True)
             report["replay"] = await memory.replay(stack)
+            save()
         if "scale" in args.parts:
             from benchmarks import scale
 
             print("Scale ...", flush=True)
             report["scale"] = await scale.scale(stack, args, directory)
+            save()
     report["seconds"] = time.perf_counter() - started
     report["load_average_at_end"] = os.getloadavg()
     return report

@@ -10,9 +10,8 @@ fixed costs (the interpreter, the libraries, the first run's caches) drop out.
 * bare: ``BareParked`` workflows, parked once their first workflow task completed;
 * application: ``RepeatAsylumApplication`` at step 5 (``awaiting_interview_decision``:
   registered, acknowledged, documents checked), as `starter.py submit` starts it;
-* permit: ``ResidencePermit`` parked on its timers after a grant (the application driven
-  through interview-decision, decision granted, permit-collected; the application's own
-  run then ends and leaves the cache).
+* permit: ``ResidencePermit`` parked on its timers mid-term, as ``starter.py import-permits``
+  starts the permits that already exist (collected card, 30 months left).
 
 Every worker's cache holds more than the cases parked, so nothing is evicted while
 measuring.  The report is the slope per kind and its ratio to bare.
@@ -27,8 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -36,6 +37,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from benchmarks.common import (
+    ROOT,
     PeakRss,
     Slope,
     gather_limited,
@@ -48,7 +50,9 @@ from benchmarks.common import (
     wait_count,
 )
 from domain.case import CaseStatus
+from domain.deadlines import add_months
 from domain.identifiers import application_workflow_id, permit_workflow_id
+from domain.permit.schedule import local_date
 from domain.steps import EVENT_MODELS
 from infra.client import connect
 from infra.devstack import DevStack
@@ -107,26 +111,25 @@ async def park_applications(client: Client, settings: Settings, raw: dict[str, A
     return ids
 
 
-async def grant(client: Client, application_id: str) -> None:
-    """interview-decision (not needed), decision granted, permit collected: the permit lives on."""
-    handle = client.get_workflow_handle(application_workflow_id(application_id))
-    status = await handle.execute_update(
-        "interview-decision",
-        EVENT_MODELS["interview-decision"].model_validate({"needed": False, "reason": "the file suffices"}),
-        result_type=CaseStatus,
-    )
-    status = await handle.execute_update(
-        "decision", EVENT_MODELS["decision"].model_validate({"outcome": "granted", **DECIDE}), result_type=CaseStatus
-    )
-    assert status.permit is not None
-    body = {"collected_on": str(status.permit.issued_on)}
-    await handle.execute_update("permit-collected", EVENT_MODELS["permit-collected"].model_validate(body), result_type=CaseStatus)
+async def park_permits(stack: DevStack, client: Client, task_queue: str, first: int, count: int, total: int) -> None:
+    """``count`` existing permits imported (``starter.py import-permits``), parked mid-term on their timers."""
+    from benchmarks.scale import write_records
 
-
-async def park_permits(client: Client, settings: Settings, raw: dict[str, Any], count: int, total: int) -> None:
-    ids = await park_applications(client, settings, raw, count, total=count)
-    await gather_limited([lambda i=i: grant(client, i) for i in ids], 10)  # type: ignore[misc]
-    query = f"TaskQueue = '{settings.task_queue}' AND PermitStatus = 'active'"
+    today = local_date(datetime.now(UTC))
+    path = write_records(stack.data_dir / f"parked-permits-{first}.jsonl", count, first, add_months(today, 30))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "starter.py",
+        "import-permits",
+        str(path),
+        cwd=ROOT,
+        env=stack.env() | {"HASA_TASK_QUEUE": task_queue},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    if await process.wait() != 0:
+        raise RuntimeError(f"starter.py import-permits {path} exited {process.returncode}")
+    query = f"TaskQueue = '{task_queue}' AND PermitStatus = 'active'"
     await wait_count(client, query, total, PARK_TIMEOUT, "permits parked")
 
 
@@ -175,11 +178,10 @@ async def parked_memory(stack: DevStack, parked: int, kinds: list[str]) -> Memor
     permit = None
     if "permit" in kinds:
         print(f"  memory: permits, {small} then {large} ...", flush=True)
-        permit_settings = stack_settings(stack, "bench-permit")
-        await park_permits(client, permit_settings, raw, small, small)
+        await park_permits(stack, client, "bench-permit", 700_000, small, small)
         await settle()
         permit_small = rss_kb(permit_pid)
-        await park_permits(client, permit_settings, raw, large - small, large)
+        await park_permits(stack, client, "bench-permit", 700_000 + small, large - small, large)
         await settle()
         permit = Slope(small, large, permit_small, rss_kb(permit_pid))
     return MemoryResult(
