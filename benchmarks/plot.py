@@ -20,14 +20,20 @@ def plot(report: dict[str, Any], target: Path) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     memory = report.get("memory")
     if memory:
-        for kind, colour in (("bare", "tab:gray"), ("application", "tab:blue"), ("permit", "tab:orange")):
+        kinds = (
+            ("bare", "tab:gray", "bare", "-"),
+            ("application", "tab:blue", "application", "-"),
+            ("permit", "tab:orange", "permit", "-"),
+            ("stock", "tab:blue", "application_stock_sandbox", ":"),
+        )
+        for kind, colour, key, style in kinds:
             slope = memory.get(kind)
             if not slope:
                 continue
             xs = [slope["small"], slope["large"]]
             ys = [slope["rss_small_kb"] / 1024, slope["rss_large_kb"] / 1024]
-            label = f"{kind}: {memory['kb_per_case'][kind]:.0f} KB/case"
-            left.plot(xs, ys, marker="o", color=colour, label=label)
+            label = f"{key.replace('_', ' ')}: {memory['kb_per_case'][key]:.0f} KB/case"
+            left.plot(xs, ys, marker="o", color=colour, linestyle=style, label=label)
         left.set_xlabel("parked cases")
         left.set_ylabel("worker RSS (MB)")
         left.set_title("Worker memory against parked cases")
@@ -42,6 +48,7 @@ def plot(report: dict[str, Any], target: Path) -> Path:
         for x, y, run in zip(xs, ys, imports, strict=True):
             right.annotate(f"{run['records']} in {run['seconds']:.0f}s", (x, y), textcoords="offset points", xytext=(5, 5))
         right.set_xticks(xs)
+        right.set_ylim(bottom=0, top=max(ys) * 1.3)
         right.set_xlabel("workers")
         right.set_ylabel("permits imported per second")
         right.set_title("Import throughput against workers")
