@@ -11,3 +11,9 @@ encrypt.  Every other failure (a validation error can quote what was sent) stays
 from __future__ import annotations
 
 REFUSAL_TYPE = "EventRefused"
+# A refusal for timing only: the case is busy (acting on an accepted event, or running the
+# work of a phase it leaves by itself, such as the document check) and may well accept the
+# same event a moment later.  Clients (``intake.cases.send_event``) send such an event again
+# until their wait ends; an operator reads it like any refusal.
+BUSY_TYPE = "EventRefusedBusy"
+READABLE_TYPES = frozenset({REFUSAL_TYPE, BUSY_TYPE})

@@ -99,6 +99,11 @@ PHASE_TEXT: dict[Phase, str] = {
 }
 
 
+# Phases the case leaves by itself once the work it runs there (an activity) is done: an
+# event refused in one of them is refused for now only (domain.refusal.BUSY_TYPE).
+WORKING_PHASES = frozenset({Phase.REGISTERING, Phase.CHECKING_DOCUMENTS})
+
+
 class Outcome(enum.StrEnum):
     GRANTED = "granted"
     INADMISSIBLE = "inadmissible"

@@ -69,7 +69,7 @@ from temporalio.converter import (
 )
 from temporalio.exceptions import ApplicationError
 
-from domain.refusal import REFUSAL_TYPE
+from domain.refusal import READABLE_TYPES
 
 ENCODING = b"binary/encrypted"
 REFUSED_ENCODING = "binary/unencrypted-refused"
@@ -357,7 +357,7 @@ class ServiceFailureConverter(DefaultFailureConverterWithEncodedAttributes):
     _clear = DefaultFailureConverter()  # the SDK's converter without encoded attributes
 
     def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
-        if isinstance(exception, ApplicationError) and exception.type == REFUSAL_TYPE:
+        if isinstance(exception, ApplicationError) and exception.type in READABLE_TYPES:
             self._clear.to_failure(exception, payload_converter, failure)
             failure.stack_trace = ""
             return

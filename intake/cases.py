@@ -15,6 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -28,6 +29,7 @@ from domain.identifiers import application_id_is_valid, application_workflow_id,
 from domain.models import Application, Model
 from domain.permit.events import PERMIT_EVENT_MODELS
 from domain.permit.state import PermitSettings
+from domain.refusal import BUSY_TYPE
 from domain.steps import EVENT_MODELS
 from infra.settings import Settings
 from intake.errors import Refused, Unavailable, UsageError
@@ -161,7 +163,7 @@ async def send_event(client: Client, application_id: str, event: str, body: Mode
     handle = client.get_workflow_handle(workflow_id)
     try:
         async with asyncio.timeout(wait_seconds):
-            return await handle.execute_update(event, body)
+            return await _deliver(handle, event, body)
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise Unavailable(
             f"no worker completed the event within {wait_seconds:g} s (HASA_SEND_TIMEOUT_SECONDS): is a worker running? "
@@ -178,6 +180,28 @@ async def send_event(client: Client, application_id: str, event: str, body: Mode
         if "workflow execution already completed" in str(err).lower() or err.status is RPCStatusCode.FAILED_PRECONDITION:
             raise Refused(f"case {application_id} is closed: it takes no more events") from None
         raise
+
+
+BUSY_RETRY_SECONDS = 0.5
+
+
+async def _deliver(handle: WorkflowHandle[Any, Any], event: str, body: Model) -> Any:
+    """The update; a refusal for timing only (the case is busy, see ``domain.refusal``) is sent again.
+
+    Such a refusal left the case unchanged, so sending the event again cannot apply it twice;
+    the caller's timeout bounds the retries, and the last refusal is what the caller sees.
+    """
+    while True:
+        try:
+            return await handle.execute_update(event, body)
+        except WorkflowUpdateFailedError as err:
+            if not (isinstance(err.cause, ApplicationError) and err.cause.type == BUSY_TYPE):
+                raise
+            last = err
+        try:
+            await asyncio.sleep(BUSY_RETRY_SECONDS)
+        except asyncio.CancelledError:
+            raise last from None
 
 
 def list_query(step: str | None, phase: str | None, outcome: str | None, query: str | None) -> str:

@@ -63,9 +63,9 @@ with workflow.unsafe.imports_passed_through():
         WithdrawEvent,
     )
     from domain.policy import PolicyVersion, policy_for
-    from domain.refusal import REFUSAL_TYPE
+    from domain.refusal import BUSY_TYPE, REFUSAL_TYPE
     from domain.requirements import findings
-    from domain.steps import APPLICATION_EVENTS, Outcome, Phase, Trigger, allowed, rejection
+    from domain.steps import APPLICATION_EVENTS, WORKING_PHASES, Outcome, Phase, Trigger, allowed, rejection
     from workflows.application_permit import issue_permit
     from workflows.application_watch import DeadlineWatch
     from workflows.common import EventDesk, EventHandlers, Timer, call, register_updates, upsert_changed
@@ -424,9 +424,15 @@ class ApplicationWorkflow:
         """Refuse, with the reason, an event the case cannot act on now; the case is unchanged."""
         refusal = self._desk.refusal(trigger)
         if refusal is not None:
-            raise ApplicationError(refusal, type=REFUSAL_TYPE, non_retryable=True)  # readable in the Web UI
+            busy = self._desk.pending is not None
+            raise ApplicationError(refusal, type=BUSY_TYPE if busy else REFUSAL_TYPE, non_retryable=True)  # readable in the UI
         if not allowed(self._state.phase, trigger):
-            raise ApplicationError(rejection(self._state.phase, trigger), type=REFUSAL_TYPE, non_retryable=True)
+            # In a working phase the case moves on by itself (an activity result may even be in
+            # this very workflow task, applied after the validators run): a refusal for now only.
+            busy = self._state.phase in WORKING_PHASES
+            raise ApplicationError(
+                rejection(self._state.phase, trigger), type=BUSY_TYPE if busy else REFUSAL_TYPE, non_retryable=True
+            )
         check = on.checks.get(trigger)
         if check is not None:
             check(self, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from domain.refusal import REFUSAL_TYPE
+from domain.refusal import BUSY_TYPE, REFUSAL_TYPE
 from domain.steps import MACHINE, Phase, Trigger
 from infra.codec import KeyRing, data_converter
 
@@ -35,3 +35,10 @@ async def test_other_failures_stay_encrypted() -> None:
         failure = await convert(exception)
         assert failure.message == "Encoded failure"
         assert "Jansen" not in failure.SerializeToString().decode("latin-1")
+
+
+async def test_a_refusal_for_now_is_readable_too() -> None:
+    text = MACHINE.rejection(Phase.CHECKING_DOCUMENTS, Trigger.INTERVIEW_DECISION)
+    failure = await convert(ApplicationError(text, type=BUSY_TYPE, non_retryable=True))
+    assert failure.message == text
+    assert not failure.HasField("encoded_attributes")
