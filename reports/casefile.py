@@ -13,18 +13,16 @@ Deadlines come from the case's own statements (``CaseStatus.deadlines`` and
 ``deadline_basis``, returned by every accepted event and by the closed workflow), so each
 carries the legal basis the workflow computed it with; whether it was met is read from
 when it disappeared from the case: before its due time means the act that ends it came in
-time.  The model here is the JSON the command prints; its JSON Schema is
-``starter.py schema case-file``.
+time.  The JSON the command prints is the model in ``reports.casefile_model``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -33,187 +31,26 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.identifiers import application_workflow_id, permit_workflow_id
 from infra.codec import EncryptionCodec, KeyRing
 from reports import labels
+from reports.casefile_model import (
+    Appeal,
+    Applicant,
+    Card,
+    CaseFile,
+    CaseSummary,
+    Deadline,
+    Decision,
+    DocumentOnFile,
+    Entry,
+    Interview,
+    Letter,
+    PermitLife,
+    Run,
+    StatusChange,
+    Violation,
+)
 from reports.history import Fact, PayloadReader, RunHistory, facts_of, fetch_runs
 
-FORMAT: Literal["hasa-case-file/1"] = "hasa-case-file/1"
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Applicant(_Out):
-    v_number: str
-    family_name: str
-    given_names: str
-    date_of_birth: date
-    nationality: str
-    language: str
-    lawyer_name: str | None = None
-
-
-class CaseSummary(_Out):
-    application_id: str
-    policy_version: str | None = None
-    received_at: datetime | None = None
-    registered_at: datetime | None = None
-    phase: str | None = None
-    outcome: str | None = None
-    closed_at: datetime | None = None
-
-
-class Run(_Out):
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    started_at: datetime
-    closed_at: datetime | None
-    status: str = Field(description="running, completed, continued (continue-as-new), failed, terminated, canceled, timed_out")
-
-
-class Entry(_Out):
-    at: datetime
-    workflow: Literal["application", "permit"]
-    kind: str = Field(description="started, event, activity, timer, attribute, child, continued, completed, failed, ...")
-    name: str = Field(description="the event, activity or attribute name as Temporal records it")
-    title: str = Field(description="what happened, in Dutch")
-    actor: str | None = Field(default=None, description="who acted: decided_by of a decision, else the sender's role")
-    detail: str = Field(default="", description="the facts of the entry, in Dutch")
-    refused: str | None = Field(default=None, description="why an accepted event failed or a request was refused")
-    data: Any = Field(default=None, description="the decrypted body of an event, or an activity's input and result")
-
-
-class Decision(_Out):
-    sequence: int
-    outcome: str
-    final: bool = Field(description="false for an intended decision (voornemen)")
-    grounds: str
-    decided_by: str
-    decided_at: datetime
-    policy_version: str
-    respond_by: datetime | None = None
-    appeal_by: datetime | None = None
-
-
-class Deadline(_Out):
-    key: str = Field(description="decide_by, repair_by, respond_by, appeal_by")
-    title: str
-    due: datetime
-    basis: str = Field(description="legal basis and computation, as the workflow computed it")
-    first_recorded_at: datetime
-    closed_at: datetime | None = Field(description="when the period ended: the act that ended it, or the timer")
-    met: bool | None = Field(description="true: ended by an act in time; false: passed; null: still running")
-
-
-class Letter(_Out):
-    key: str
-    kind: str
-    title: str
-    recipient: str
-    file: str
-    sha256: str
-    created_at: datetime
-
-
-class DocumentOnFile(_Out):
-    doc_id: str
-    kind: str
-    filename: str
-    media_type: str
-    language: str
-    translation_of: str | None = None
-    sha256: str | None = None
-    size_bytes: int | None = None
-    recorded_at: datetime
-
-
-class Interview(_Out):
-    decided_at: datetime
-    needed: bool
-    reason: str
-    starts_at: datetime | None = None
-    location: str | None = None
-    held_on: date | None = None
-    no_show: bool = False
-
-
-class Appeal(_Out):
-    lodged_on: date
-    court_case: str
-    recorded_at: datetime
-    judgment: str | None = None
-    judged_at: datetime | None = None
-
-
-class Card(_Out):
-    document_number: str
-    purpose: str
-    permit_type: str
-    valid_from: date
-    valid_until: date
-    status: str
-    issued_at: datetime
-    collected_on: date | None = None
-    invalid_reason: str | None = None
-
-
-class StatusChange(_Out):
-    status: str
-    permit_type: str
-    valid_until: date
-    withdrawal_ground: str | None = None
-    changed_at: datetime
-
-
-class Violation(_Out):
-    sequence: int
-    outcome: str = Field(description="warning or fine")
-    change_kind: str
-    occurred_on: date
-    reported_on: date
-    decided_on: date
-    warning_valid_until: date | None = None
-    fine_maximum_eur: Decimal | None = None
-    fine_status: str | None = None
-    fine_amount_eur: Decimal | None = None
-    fine_decided_on: date | None = None
-
-
-class PermitLife(_Out):
-    status: str | None = None
-    permit_type: str | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
-    cards: list[Card] = Field(default_factory=list)
-    status_changes: list[StatusChange] = Field(default_factory=list)
-    reminders: list[Letter] = Field(default_factory=list, description="extension reminders sent")
-    violations: list[Violation] = Field(default_factory=list, description="warnings and fines")
-    timeline: list[dict[str, Any]] = Field(default_factory=list, description="the permit workflow's own timeline")
-
-
-class CaseFile(_Out):
-    """The case file of one repeat asylum application and its permit."""
-
-    model_config = ConfigDict(extra="forbid", title="CaseFile")
-
-    format: Literal["hasa-case-file/1"] = FORMAT
-    application_id: str
-    generated_at: datetime
-    applicant: Applicant | None = None
-    case: CaseSummary
-    runs: list[Run]
-    chronology: list[Entry]
-    decisions: list[Decision]
-    deadlines: list[Deadline]
-    letters: list[Letter]
-    documents: list[DocumentOnFile]
-    interviews: list[Interview]
-    appeals: list[Appeal]
-    permit: PermitLife | None = None
-
-
-def schema() -> dict[str, Any]:
-    return CaseFile.model_json_schema(mode="serialization")
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class CaseNotFound(LookupError):
@@ -232,6 +69,7 @@ def entry(fact: Fact) -> Entry | None:  # noqa: C901  # one branch per kind of f
     data: Any = None
     actor: str | None = None
     detail = ""
+    refused = fact.failure
     title: str
     match fact.kind:
         case "started":
@@ -244,17 +82,7 @@ def entry(fact: Fact) -> Entry | None:  # noqa: C901  # one branch per kind of f
             data = body
             result = fact.result if isinstance(fact.result, dict) else {}
             if result.get("refused"):
-                return Entry(
-                    at=fact.at,
-                    workflow=_workflow(fact),
-                    kind=fact.kind,
-                    name=fact.name,
-                    title=title,
-                    actor=actor,
-                    detail=detail,
-                    refused=str(result.get("message", "")),
-                    data=data,
-                )
+                refused = str(result.get("message", ""))
         case "activity":
             title = labels.activity(fact.name, fact.input, fact.result)
             detail = labels.activity_detail(fact.name, fact.input, fact.result)
@@ -282,7 +110,7 @@ def entry(fact: Fact) -> Entry | None:  # noqa: C901  # one branch per kind of f
         title=title,
         actor=actor,
         detail=detail,
-        refused=fact.failure,
+        refused=refused,
         data=data,
     )
 
@@ -393,106 +221,52 @@ def read_registry(url: str, application_id: str) -> RegistryRecords:
     registry = Registry(url)
     try:
         with Session(registry.engine) as db:
-            case = db.scalar(select(CaseRow).where(CaseRow.application_id == application_id))
-            if case is None:
-                return RegistryRecords()
-            records = RegistryRecords(
-                case=CaseSummary(
-                    application_id=application_id,
-                    policy_version=case.policy_version,
-                    received_at=_aware(case.received_at),
-                    registered_at=_aware(case.registered_at),
-                    phase=case.phase,
-                    outcome=case.outcome,
-                    closed_at=_aware(case.closed_at),
-                )
-            )
-            applicant = db.scalar(select(ApplicantRow).where(ApplicantRow.application_id == application_id))
-            if applicant is not None:
-                records.applicant = Applicant.model_validate({k: getattr(applicant, k) for k in Applicant.model_fields})
 
             def rows(model: Any, *order: Any) -> list[Any]:
-                return list(db.scalars(select(model).where(model.application_id == application_id).order_by(*order)))
+                query = select(model).where(model.application_id == application_id)
+                return list(db.scalars(query.order_by(*order) if order else query))
 
-            records.decisions = [
-                Decision(
-                    sequence=d.sequence,
-                    outcome=d.outcome,
-                    final=d.final,
-                    grounds=d.grounds,
-                    decided_by=d.decided_by,
-                    decided_at=_aware(d.decided_at),
-                    policy_version=d.policy_version,
-                    respond_by=_aware(d.respond_by),
-                    appeal_by=_aware(d.appeal_by),
-                )
-                for d in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)
-            ]
-            records.letters = [
-                Letter(
-                    key=row.key,
-                    kind=row.kind,
-                    title=labels.LETTERS.get(row.kind, row.kind),
-                    recipient=row.recipient,
-                    file=row.path,
-                    sha256=row.sha256,
-                    created_at=_aware(row.created_at),
-                )
-                for row in rows(LetterRow, LetterRow.created_at, LetterRow.id)
-            ]
-            records.documents = [
-                DocumentOnFile(
-                    doc_id=row.doc_id,
-                    kind=row.kind,
-                    filename=row.filename,
-                    media_type=row.media_type,
-                    language=row.language,
-                    translation_of=row.translation_of,
-                    sha256=row.sha256,
-                    size_bytes=row.size_bytes,
-                    recorded_at=_aware(row.recorded_at),
-                )
-                for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)
-            ]
+            case = rows(CaseRow)
+            if not case:
+                return RegistryRecords()
+            applicant = rows(ApplicantRow)
             collected = {row.document_number: row.collected_on for row in rows(CardCollectionRow, CardCollectionRow.id)}
             invalid = {row.document_number: row.reason for row in rows(InvalidDocumentRow, InvalidDocumentRow.id)}
-            records.cards = [
-                Card(
-                    document_number=row.document_number,
-                    purpose=row.purpose,
-                    permit_type=row.permit_type,
-                    valid_from=row.valid_from,
-                    valid_until=row.valid_until,
-                    status=row.status,
-                    issued_at=_aware(row.issued_at),
-                    collected_on=collected.get(row.document_number),
-                    invalid_reason=invalid.get(row.document_number),
-                )
-                for row in rows(PermitRow, PermitRow.issued_at, PermitRow.id)
-            ]
-            records.status_changes = [
-                StatusChange(
-                    status=row.status,
-                    permit_type=row.permit_type,
-                    valid_until=row.valid_until,
-                    withdrawal_ground=row.withdrawal_ground,
-                    changed_at=_aware(row.changed_at),
-                )
-                for row in rows(PermitStatusChangeRow, PermitStatusChangeRow.changed_at, PermitStatusChangeRow.id)
-            ]
-            records.violations = [
-                Violation.model_validate({k: getattr(row, k) for k in Violation.model_fields})
-                for row in rows(PermitViolationRow, PermitViolationRow.sequence)
-            ]
-            return records
+            return RegistryRecords(
+                case=_from_row(CaseSummary, case[0]),
+                applicant=_from_row(Applicant, applicant[0]) if applicant else None,
+                decisions=[_from_row(Decision, row) for row in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)],
+                letters=[
+                    _from_row(Letter, row, title=labels.LETTERS.get(row.kind, row.kind), file=row.path)
+                    for row in rows(LetterRow, LetterRow.created_at, LetterRow.id)
+                ],
+                documents=[_from_row(DocumentOnFile, row) for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)],
+                cards=[
+                    _from_row(
+                        Card,
+                        row,
+                        collected_on=collected.get(row.document_number),
+                        invalid_reason=invalid.get(row.document_number),
+                    )
+                    for row in rows(PermitRow, PermitRow.issued_at, PermitRow.id)
+                ],
+                status_changes=[
+                    _from_row(StatusChange, row)
+                    for row in rows(PermitStatusChangeRow, PermitStatusChangeRow.changed_at, PermitStatusChangeRow.id)
+                ],
+                violations=[_from_row(Violation, row) for row in rows(PermitViolationRow, PermitViolationRow.sequence)],
+            )
     finally:
         registry.dispose()
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+def _from_row(model: type[_M], row: object, **values: Any) -> _M:
+    """The fields ``model`` shares by name with a registry row, and ``values`` for the others.
+
+    Datetimes come back aware from the registry (``activities.registry_db.UTCDateTime``).
+    """
+    shared = {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+    return model.model_validate({**shared, **values})
 
 
 # --- assembling -----------------------------------------------------------------------------
@@ -589,17 +363,7 @@ def assemble(  # noqa: PLR0913, PLR0917  # the case file from its four sources, 
         generated_at=now,
         applicant=records.applicant,
         case=summary,
-        runs=[
-            Run(
-                workflow_id=r.workflow_id,
-                run_id=r.run_id,
-                workflow_type=r.workflow_type,
-                started_at=r.started_at,
-                closed_at=r.closed_at,
-                status=r.status,
-            )
-            for r in [*case_runs, *permit_runs]
-        ],
+        runs=[Run.model_validate(r, from_attributes=True) for r in [*case_runs, *permit_runs]],
         chronology=[e for e in (entry(f) for f in facts) if e is not None],
         decisions=records.decisions,
         deadlines=deadlines(states, timers),

@@ -76,7 +76,7 @@ async def case_file(settings: Settings, application_id: str, fmt: str, out: str 
 
 
 def case_file_schema() -> dict[str, Any]:
-    from reports.casefile import schema
+    from reports.casefile_model import schema
 
     return schema()
 

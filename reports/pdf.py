@@ -15,7 +15,7 @@ from fpdf.outline import OutlineSection
 from activities.letters import datum, latin1, moment
 from domain.deadlines import AMSTERDAM
 from reports import labels
-from reports.casefile import CaseFile, Deadline
+from reports.casefile_model import CaseFile, Deadline
 
 SECTIONS = (
     "Zaakgegevens",

@@ -18,7 +18,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 
 from infra.codec import CodecError, EncryptionCodec, KeyRing
-from reports.casefile import RegistryRecords, assemble, schema
+from reports.casefile import RegistryRecords, assemble
+from reports.casefile_model import schema
 from reports.history import PayloadReader, read_run
 from reports.pdf import render
 

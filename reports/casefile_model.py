@@ -1,0 +1,194 @@
+"""The case file's JSON: the model the command prints and validates against.
+
+Built by ``reports.casefile``, rendered by ``reports.pdf``; its JSON Schema is
+``starter.py schema case-file``.  Times are aware; the registry gives them back so
+(``activities.registry_db.UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT: Literal["hasa-case-file/1"] = "hasa-case-file/1"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Applicant(_Out):
+    v_number: str
+    family_name: str
+    given_names: str
+    date_of_birth: date
+    nationality: str
+    language: str
+    lawyer_name: str | None = None
+
+
+class CaseSummary(_Out):
+    application_id: str
+    policy_version: str | None = None
+    received_at: datetime | None = None
+    registered_at: datetime | None = None
+    phase: str | None = None
+    outcome: str | None = None
+    closed_at: datetime | None = None
+
+
+class Run(_Out):
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    started_at: datetime
+    closed_at: datetime | None
+    status: str = Field(description="running, completed, continued (continue-as-new), failed, terminated, canceled, timed_out")
+
+
+class Entry(_Out):
+    at: datetime
+    workflow: Literal["application", "permit"]
+    kind: str = Field(description="started, event, activity, timer, attribute, child, continued, completed, failed, ...")
+    name: str = Field(description="the event, activity or attribute name as Temporal records it")
+    title: str = Field(description="what happened, in Dutch")
+    actor: str | None = Field(default=None, description="who acted: decided_by of a decision, else the sender's role")
+    detail: str = Field(default="", description="the facts of the entry, in Dutch")
+    refused: str | None = Field(default=None, description="why an accepted event failed or a request was refused")
+    data: Any = Field(default=None, description="the decrypted body of an event, or an activity's input and result")
+
+
+class Decision(_Out):
+    sequence: int
+    outcome: str
+    final: bool = Field(description="false for an intended decision (voornemen)")
+    grounds: str
+    decided_by: str
+    decided_at: datetime
+    policy_version: str
+    respond_by: datetime | None = None
+    appeal_by: datetime | None = None
+
+
+class Deadline(_Out):
+    key: str = Field(description="decide_by, repair_by, respond_by, appeal_by")
+    title: str
+    due: datetime
+    basis: str = Field(description="legal basis and computation, as the workflow computed it")
+    first_recorded_at: datetime
+    closed_at: datetime | None = Field(description="when the period ended: the act that ended it, or the timer")
+    met: bool | None = Field(description="true: ended by an act in time; false: passed; null: still running")
+
+
+class Letter(_Out):
+    key: str
+    kind: str
+    title: str
+    recipient: str
+    file: str
+    sha256: str
+    created_at: datetime
+
+
+class DocumentOnFile(_Out):
+    doc_id: str
+    kind: str
+    filename: str
+    media_type: str
+    language: str
+    translation_of: str | None = None
+    sha256: str | None = None
+    size_bytes: int | None = None
+    recorded_at: datetime
+
+
+class Interview(_Out):
+    decided_at: datetime
+    needed: bool
+    reason: str
+    starts_at: datetime | None = None
+    location: str | None = None
+    held_on: date | None = None
+    no_show: bool = False
+
+
+class Appeal(_Out):
+    lodged_on: date
+    court_case: str
+    recorded_at: datetime
+    judgment: str | None = None
+    judged_at: datetime | None = None
+
+
+class Card(_Out):
+    document_number: str
+    purpose: str
+    permit_type: str
+    valid_from: date
+    valid_until: date
+    status: str
+    issued_at: datetime
+    collected_on: date | None = None
+    invalid_reason: str | None = None
+
+
+class StatusChange(_Out):
+    status: str
+    permit_type: str
+    valid_until: date
+    withdrawal_ground: str | None = None
+    changed_at: datetime
+
+
+class Violation(_Out):
+    sequence: int
+    outcome: str = Field(description="warning or fine")
+    change_kind: str
+    occurred_on: date
+    reported_on: date
+    decided_on: date
+    warning_valid_until: date | None = None
+    fine_maximum_eur: Decimal | None = None
+    fine_status: str | None = None
+    fine_amount_eur: Decimal | None = None
+    fine_decided_on: date | None = None
+
+
+class PermitLife(_Out):
+    status: str | None = None
+    permit_type: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    cards: list[Card] = Field(default_factory=list)
+    status_changes: list[StatusChange] = Field(default_factory=list)
+    reminders: list[Letter] = Field(default_factory=list, description="extension reminders sent")
+    violations: list[Violation] = Field(default_factory=list, description="warnings and fines")
+    timeline: list[dict[str, Any]] = Field(default_factory=list, description="the permit workflow's own timeline")
+
+
+class CaseFile(_Out):
+    """The case file of one repeat asylum application and its permit."""
+
+    model_config = ConfigDict(extra="forbid", title="CaseFile")
+
+    format: Literal["hasa-case-file/1"] = FORMAT
+    application_id: str
+    generated_at: datetime
+    applicant: Applicant | None = None
+    case: CaseSummary
+    runs: list[Run]
+    chronology: list[Entry]
+    decisions: list[Decision]
+    deadlines: list[Deadline]
+    letters: list[Letter]
+    documents: list[DocumentOnFile]
+    interviews: list[Interview]
+    appeals: list[Appeal]
+    permit: PermitLife | None = None
+
+
+def schema() -> dict[str, Any]:
+    return CaseFile.model_json_schema(mode="serialization")
