@@ -17,10 +17,10 @@ from sqlalchemy import select
 from temporalio import activity
 
 from activities.document_store import DocumentStore, inspect_file
-from activities.registry_db import DocumentRow, Registry, record_phase, require_case, utcnow
+from activities.registry_db import DocumentRow, Registry, model_of, new_row, record_phase, require_case, utcnow
 from domain import checklist
 from domain.messages import CheckDocuments, DocumentCheckResult
-from domain.models import Document, DocumentKind, MediaType
+from domain.models import Document
 from infra.settings import Settings
 
 
@@ -92,28 +92,8 @@ class DocumentActivities:
 
 
 def _row(application_id: str, doc: Document) -> DocumentRow:
-    return DocumentRow(
-        application_id=application_id,
-        doc_id=doc.id,
-        kind=doc.kind.value,
-        filename=doc.filename,
-        media_type=doc.media_type.value,
-        language=doc.language,
-        translation_of=doc.translation_of,
-        sha256=doc.sha256,
-        size_bytes=doc.size_bytes,
-        recorded_at=utcnow(),
-    )
+    return new_row(DocumentRow, doc, application_id=application_id, doc_id=doc.id, recorded_at=utcnow())
 
 
 def _document(row: DocumentRow) -> Document:
-    return Document(
-        id=row.doc_id,
-        kind=DocumentKind(row.kind),
-        filename=row.filename,
-        media_type=MediaType(row.media_type),
-        language=row.language,
-        translation_of=row.translation_of,
-        sha256=row.sha256,
-        size_bytes=row.size_bytes,
-    )
+    return model_of(Document, row, id=row.doc_id)

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.registry_db import ApplicantRow, LetterRow, Registry, require_case, utcnow
+from activities.registry_db import ApplicantRow, LetterRow, Registry, model_of, new_row, require_case, utcnow
 from domain.deadlines import AMSTERDAM, Period, Rule, Unit, compute
 from domain.identifiers import APPLICATION_ID_PATTERN
 from domain.messages import LetterKind, LetterRef, LettersSent, Recipient, SendLetter
@@ -415,17 +415,12 @@ class LetterOutbox:
             require_case(session, letter.application_id)  # one writer per case at a time (PostgreSQL row lock)
             # Looked up again: a concurrent attempt of the same activity may have won.
             row = session.scalar(
-                select(LetterRow).where(
-                    LetterRow.application_id == letter.application_id,
-                    LetterRow.key == letter.key,
-                    LetterRow.recipient == recipient.value,
-                )
+                select(LetterRow).filter_by(application_id=letter.application_id, key=letter.key, recipient=recipient.value)
             )
             if row is None:
-                row = LetterRow(
-                    application_id=letter.application_id,
-                    key=letter.key,
-                    kind=letter.kind.value,
+                row = new_row(
+                    LetterRow,
+                    letter,
                     recipient=recipient.value,
                     path=relative.as_posix(),
                     sha256=hashlib.sha256(pdf).hexdigest(),
@@ -437,13 +432,7 @@ class LetterOutbox:
         return row
 
     def _ref(self, row: LetterRow) -> LetterRef:
-        return LetterRef(
-            letter_id=row.id,
-            recipient=row.recipient,
-            kind=row.kind,
-            path=str(self.outbox_dir / row.path),
-            sha256=row.sha256,
-        )
+        return model_of(LetterRef, row, letter_id=row.id, path=str(self.outbox_dir / row.path))
 
 
 def _aware(moment: datetime) -> datetime:

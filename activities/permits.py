@@ -19,11 +19,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.registry_db import PERMIT_INVALID, Base, PermitRow, Registry, UTCDateTime, require_case, utcnow
+from activities.registry_db import PERMIT_INVALID, Base, PermitRow, Registry, UTCDateTime, new_row, require_case, utcnow
 from domain.messages import (
     CardCollected,
     DocumentInvalidated,
@@ -135,25 +135,11 @@ class PermitActivities:
         with self._registry.transaction() as session:
             require_case(session, request.application_id)
             existing = session.scalar(
-                select(PermitStatusChangeRow).where(
-                    PermitStatusChangeRow.application_id == request.application_id,
-                    PermitStatusChangeRow.key == request.key,
-                )
+                select(PermitStatusChangeRow).filter_by(application_id=request.application_id, key=request.key)
             )
             if existing is not None:
                 return PermitStatusRecorded(already_recorded=True)
-            session.add(
-                PermitStatusChangeRow(
-                    application_id=request.application_id,
-                    key=request.key,
-                    status=request.status.value,
-                    permit_type=request.permit_type.value,
-                    valid_until=request.valid_until,
-                    withdrawal_ground=request.withdrawal_ground.value if request.withdrawal_ground else None,
-                    changed_at=request.changed_at,
-                    recorded_at=utcnow(),
-                )
-            )
+            session.add(new_row(PermitStatusChangeRow, request, recorded_at=utcnow()))
         _log(request.application_id).info("permit_status_recorded", status=request.status.value)
         return PermitStatusRecorded()
 
@@ -161,25 +147,13 @@ class PermitActivities:
     def invalidate_document(self, request: InvalidateDocument) -> DocumentInvalidated:
         with self._registry.transaction() as session:
             require_case(session, request.application_id)
-            card = session.scalar(select(PermitRow).where(PermitRow.document_number == request.document_number))
-            if card is not None and card.application_id != request.application_id:
-                raise _mismatch(request.application_id)
-            existing = session.scalar(
-                select(InvalidDocumentRow).where(InvalidDocumentRow.document_number == request.document_number)
-            )
+            card = _card(session, request.application_id, request.document_number)
+            existing = session.scalar(select(InvalidDocumentRow).filter_by(document_number=request.document_number))
             if existing is not None:
                 if existing.application_id != request.application_id:
                     raise _mismatch(request.application_id)
                 return DocumentInvalidated(document_number=request.document_number, already_invalid=True)
-            session.add(
-                InvalidDocumentRow(
-                    document_number=request.document_number,
-                    application_id=request.application_id,
-                    reason=request.reason,
-                    invalidated_at=request.invalidated_at,
-                    recorded_at=utcnow(),
-                )
-            )
+            session.add(new_row(InvalidDocumentRow, request, recorded_at=utcnow()))
             if card is not None:
                 card.status = PERMIT_INVALID  # for good: issue_permit never turns it back
         _log(request.application_id).info("document_invalidated", reason=request.reason)
@@ -191,12 +165,7 @@ class PermitActivities:
             raise ApplicationError("a change reported in time is no violation", type=VIOLATION_CONFLICT, non_retryable=True)
         with self._registry.transaction() as session:
             require_case(session, request.application_id)
-            existing = session.scalar(
-                select(PermitViolationRow).where(
-                    PermitViolationRow.application_id == request.application_id,
-                    PermitViolationRow.sequence == request.sequence,
-                )
-            )
+            existing = _violation(session, request.application_id, request.sequence)
             if existing is not None:
                 if existing.outcome != request.outcome.value:
                     raise ApplicationError(
@@ -206,15 +175,9 @@ class PermitActivities:
                     )
                 return ViolationRecorded(violation_id=existing.id, already_recorded=True)
             is_fine = request.outcome is ViolationOutcome.FINE
-            row = PermitViolationRow(
-                application_id=request.application_id,
-                sequence=request.sequence,
-                outcome=request.outcome.value,
-                change_kind=request.change_kind,
-                occurred_on=request.occurred_on,
-                reported_on=request.reported_on,
-                decided_on=request.decided_on,
-                warning_valid_until=request.warning_valid_until,
+            row = new_row(
+                PermitViolationRow,
+                request,
                 fine_maximum_eur=request.fine_maximum_eur if is_fine else None,
                 fine_status="proposed" if is_fine else None,
                 recorded_at=utcnow(),
@@ -231,12 +194,7 @@ class PermitActivities:
         amount = request.amount_eur if request.imposed else Decimal(0)
         with self._registry.transaction() as session:
             require_case(session, request.application_id)
-            row = session.scalar(
-                select(PermitViolationRow).where(
-                    PermitViolationRow.application_id == request.application_id,
-                    PermitViolationRow.sequence == request.violation_sequence,
-                )
-            )
+            row = _violation(session, request.application_id, request.violation_sequence)
             if row is None or row.outcome != ViolationOutcome.FINE.value or row.fine_maximum_eur is None:
                 raise ApplicationError(
                     f"violation {request.violation_sequence} of case {request.application_id} is no fine proposal",
@@ -267,26 +225,27 @@ class PermitActivities:
     def record_card_collected(self, request: RecordCardCollected) -> CardCollected:
         with self._registry.transaction() as session:
             require_case(session, request.application_id)
-            existing = session.scalar(
-                select(CardCollectionRow).where(CardCollectionRow.document_number == request.document_number)
-            )
+            existing = session.scalar(select(CardCollectionRow).filter_by(document_number=request.document_number))
             if existing is not None:
                 if existing.application_id != request.application_id:
                     raise _mismatch(request.application_id)
                 return CardCollected(already_recorded=True)
-            card = session.scalar(select(PermitRow).where(PermitRow.document_number == request.document_number))
-            if card is not None and card.application_id != request.application_id:
-                raise _mismatch(request.application_id)
-            session.add(
-                CardCollectionRow(
-                    document_number=request.document_number,
-                    application_id=request.application_id,
-                    collected_on=request.collected_on,
-                    recorded_at=utcnow(),
-                )
-            )
+            _card(session, request.application_id, request.document_number)
+            session.add(new_row(CardCollectionRow, request, recorded_at=utcnow()))
         _log(request.application_id).info("card_collected")
         return CardCollected()
+
+
+def _card(session: Session, application_id: str, document_number: str) -> PermitRow | None:
+    """The card with this number, if the registry issued it; it must be this case's."""
+    card = session.scalar(select(PermitRow).filter_by(document_number=document_number))
+    if card is not None and card.application_id != application_id:
+        raise _mismatch(application_id)
+    return card
+
+
+def _violation(session: Session, application_id: str, sequence: int) -> PermitViolationRow | None:
+    return session.scalar(select(PermitViolationRow).filter_by(application_id=application_id, sequence=sequence))
 
 
 def _mismatch(application_id: str) -> ApplicationError:

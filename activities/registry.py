@@ -40,6 +40,8 @@ from activities.registry_db import (
     Registry,
     SlotRow,
     insert_missing,
+    model_of,
+    new_row,
     record_phase,
     require_case,
     utcnow,
@@ -127,32 +129,27 @@ class RegistryActivities:
                     application_id=case.application_id, registered_at=case.registered_at, already_registered=True
                 )
             now = utcnow()
-            case = CaseRow(
+            # policy_version, decide_by and phase from the request, the rest from the application
+            case = new_row(
+                CaseRow,
+                request,
                 application_id=app.application_id,
-                policy_version=request.policy_version,
                 received_at=app.received_at,
-                decide_by=request.decide_by,
                 status=CASE_OPEN,
-                phase=request.phase.value,
                 outcome=None,
                 registered_at=now,
                 closed_at=None,
             )
-            person = app.applicant
+            lawyer = app.applicant.lawyer
             session.add(case)
             session.flush()  # the applicant row's foreign key needs the case row first
             session.add(
-                ApplicantRow(
+                new_row(
+                    ApplicantRow,
+                    app.applicant,
                     application_id=app.application_id,
-                    v_number=person.v_number,
-                    bsn=person.bsn,
-                    family_name=person.family_name,
-                    given_names=person.given_names,
-                    date_of_birth=person.date_of_birth,
-                    nationality=person.nationality,
-                    language=person.language,
-                    lawyer_name=person.lawyer.name if person.lawyer else None,
-                    lawyer_email=person.lawyer.email if person.lawyer else None,
+                    lawyer_name=lawyer.name if lawyer else None,
+                    lawyer_email=lawyer.email if lawyer else None,
                 )
             )
         log.info("case_registered", policy_version=request.policy_version)
@@ -289,27 +286,10 @@ class RegistryActivities:
             )
         with self._registry.transaction() as session:
             case = require_case(session, request.application_id)
-            row = session.scalar(
-                select(DecisionRow).where(
-                    DecisionRow.application_id == request.application_id,
-                    DecisionRow.sequence == request.sequence,
-                    DecisionRow.final == request.final,
-                )
-            )
+            key = {"application_id": request.application_id, "sequence": request.sequence, "final": request.final}
+            row = session.scalar(select(DecisionRow).filter_by(**key))
             if row is None:
-                row = DecisionRow(
-                    application_id=request.application_id,
-                    sequence=request.sequence,
-                    outcome=request.outcome.value,
-                    final=request.final,
-                    grounds=request.grounds,
-                    decided_by=request.decided_by,
-                    decided_at=request.decided_at,
-                    policy_version=request.policy_version,
-                    respond_by=request.respond_by,
-                    appeal_by=request.appeal_by,
-                    recorded_at=utcnow(),
-                )
+                row = new_row(DecisionRow, request, recorded_at=utcnow())
                 session.add(row)
                 session.flush()
                 if request.final:
@@ -344,9 +324,7 @@ class RegistryActivities:
                 with self._registry.transaction() as session:
                     require_case(session, request.application_id)
                     row = session.scalar(
-                        select(PermitRow).where(
-                            PermitRow.application_id == request.application_id, PermitRow.purpose == request.purpose
-                        )
+                        select(PermitRow).filter_by(application_id=request.application_id, purpose=request.purpose)
                     )
                     if row is not None:
                         log.info("permit_already_issued", purpose=request.purpose)
@@ -362,13 +340,10 @@ class RegistryActivities:
                         .values(status=PERMIT_REPLACED)
                         .execution_options(synchronize_session=False)
                     )
-                    row = PermitRow(
+                    row = new_row(
+                        PermitRow,
+                        request,
                         document_number=number,
-                        application_id=request.application_id,
-                        purpose=request.purpose,
-                        permit_type=request.permit_type,
-                        valid_from=request.valid_from,
-                        valid_until=request.valid_until,
                         status=PERMIT_VALID,
                         endorsement=ENDORSEMENT,
                         issued_at=utcnow(),
@@ -414,28 +389,16 @@ def _instant(day: date, hhmm: str) -> datetime:
 
 
 def _booked(session: Session, application_id: str, purpose: str) -> SlotRow | None:
-    return session.scalar(select(SlotRow).where(SlotRow.booked_by == application_id, SlotRow.purpose == purpose))
+    return session.scalar(select(SlotRow).filter_by(booked_by=application_id, purpose=purpose))
 
 
 def _booking(slot: SlotRow) -> SlotBooking:
-    return SlotBooking(
-        booked=True,
-        slot_id=slot.id,
-        starts_at=slot.starts_at,
-        location=slot.location,
-        interpreter_language=slot.interpreter_language,
-    )
+    return model_of(SlotBooking, slot, booked=True, slot_id=slot.id)
 
 
 def _permit(row: PermitRow) -> PermitIssued:
     assert document_number_is_valid(row.document_number)
-    return PermitIssued(
-        document_number=row.document_number,
-        permit_type=row.permit_type,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        endorsement=row.endorsement,
-    )
+    return model_of(PermitIssued, row)
 
 
 def _decision_letter(request: RecordDecision) -> SendLetter:

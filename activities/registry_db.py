@@ -19,14 +19,16 @@ the ORM classes below must match them (a unit test compares the two).
 from __future__ import annotations
 
 import contextlib
+import enum
 import importlib
 import os
 import pkgutil
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Boolean,
     Date,
@@ -113,6 +115,31 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_Row = TypeVar("_Row", bound=Base)
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _columns(table: type[Base]) -> list[str]:
+    return [column.key for column in table.__table__.columns if not column.primary_key]
+
+
+def new_row(table: type[_Row], source: BaseModel, **values: Any) -> _Row:
+    """A row of ``table`` from the fields of ``source`` that share a column's name, and ``values``.
+
+    An enum is stored as its value; the primary key is left to the database.
+    """
+    fields = type(source).model_fields
+    copied = {name: getattr(source, name) for name in _columns(table) if name in fields}
+    stored = {name: value.value if isinstance(value, enum.Enum) else value for name, value in copied.items()}
+    return table(**{**stored, **values})
+
+
+def model_of(model: type[_Model], row: Base, **values: Any) -> _Model:
+    """``model`` from the columns of ``row`` that share a field's name, and ``values``."""
+    shared = {name: getattr(row, name) for name in _columns(type(row)) if name in model.model_fields}
+    return model.model_validate({**shared, **values})
 
 
 class CaseRow(Base):

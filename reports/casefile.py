@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -49,8 +49,6 @@ from reports.casefile_model import (
     Violation,
 )
 from reports.history import Fact, PayloadReader, RunHistory, facts_of, fetch_runs
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 class CaseNotFound(LookupError):
@@ -216,7 +214,16 @@ class RegistryRecords(BaseModel):
 def read_registry(url: str, application_id: str) -> RegistryRecords:
     # Imported here: only the case file needs the registry's tables in this process.
     from activities.permits import CardCollectionRow, InvalidDocumentRow, PermitStatusChangeRow, PermitViolationRow
-    from activities.registry_db import ApplicantRow, CaseRow, DecisionRow, DocumentRow, LetterRow, PermitRow, Registry
+    from activities.registry_db import (
+        ApplicantRow,
+        CaseRow,
+        DecisionRow,
+        DocumentRow,
+        LetterRow,
+        PermitRow,
+        Registry,
+        model_of,
+    )
 
     registry = Registry(url)
     try:
@@ -233,16 +240,16 @@ def read_registry(url: str, application_id: str) -> RegistryRecords:
             collected = {row.document_number: row.collected_on for row in rows(CardCollectionRow, CardCollectionRow.id)}
             invalid = {row.document_number: row.reason for row in rows(InvalidDocumentRow, InvalidDocumentRow.id)}
             return RegistryRecords(
-                case=_from_row(CaseSummary, case[0]),
-                applicant=_from_row(Applicant, applicant[0]) if applicant else None,
-                decisions=[_from_row(Decision, row) for row in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)],
+                case=model_of(CaseSummary, case[0]),
+                applicant=model_of(Applicant, applicant[0]) if applicant else None,
+                decisions=[model_of(Decision, row) for row in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)],
                 letters=[
-                    _from_row(Letter, row, title=labels.LETTERS.get(row.kind, row.kind), file=row.path)
+                    model_of(Letter, row, title=labels.LETTERS.get(row.kind, row.kind), file=row.path)
                     for row in rows(LetterRow, LetterRow.created_at, LetterRow.id)
                 ],
-                documents=[_from_row(DocumentOnFile, row) for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)],
+                documents=[model_of(DocumentOnFile, row) for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)],
                 cards=[
-                    _from_row(
+                    model_of(
                         Card,
                         row,
                         collected_on=collected.get(row.document_number),
@@ -251,22 +258,13 @@ def read_registry(url: str, application_id: str) -> RegistryRecords:
                     for row in rows(PermitRow, PermitRow.issued_at, PermitRow.id)
                 ],
                 status_changes=[
-                    _from_row(StatusChange, row)
+                    model_of(StatusChange, row)
                     for row in rows(PermitStatusChangeRow, PermitStatusChangeRow.changed_at, PermitStatusChangeRow.id)
                 ],
-                violations=[_from_row(Violation, row) for row in rows(PermitViolationRow, PermitViolationRow.sequence)],
+                violations=[model_of(Violation, row) for row in rows(PermitViolationRow, PermitViolationRow.sequence)],
             )
     finally:
         registry.dispose()
-
-
-def _from_row(model: type[_M], row: object, **values: Any) -> _M:
-    """The fields ``model`` shares by name with a registry row, and ``values`` for the others.
-
-    Datetimes come back aware from the registry (``activities.registry_db.UTCDateTime``).
-    """
-    shared = {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
-    return model.model_validate({**shared, **values})
 
 
 # --- assembling -----------------------------------------------------------------------------
