@@ -225,22 +225,25 @@ class _Lawyer:
     email: str
 
 
-class _LetterPDF(FPDF):
-    """A4 with the reference and page numbers in the footer."""
+class FooterPDF(FPDF):
+    """A4 portrait with one centred footer line on every page (the letters and the case file).
 
-    def __init__(self, reference: str) -> None:
+    ``{page}`` in the footer is the page number; fpdf2 itself fills in ``{nb}``, the count.
+    """
+
+    def __init__(self, footer: str, *, footer_y: float, footer_height: float) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self._reference = reference
+        self._footer, self._footer_y, self._footer_height = footer, footer_y, footer_height
 
     def footer(self) -> None:
-        self.set_y(-15)
+        self.set_y(self._footer_y)
         self.set_font("Helvetica", size=8)
-        self.cell(0, 10, f"Kenmerk {self._reference} - pagina {self.page_no()}/{{nb}}", align="C")
+        self.cell(0, self._footer_height, self._footer.replace("{page}", str(self.page_no())), align="C")
 
 
 def render_pdf(text: str, reference: str, title: str, letter_date: date) -> bytes:
     """Lay out a rendered template: '# ' subject, '## ' heading, '- ' bullet, else paragraph."""
-    pdf = _LetterPDF(latin1(reference))
+    pdf = FooterPDF(f"Kenmerk {latin1(reference)} - pagina {{page}}/{{nb}}", footer_y=-15, footer_height=10)
     pdf.set_title(latin1(title))
     pdf.set_author("Immigratie- en Naturalisatiedienst")
     pdf.set_creator("hasa")

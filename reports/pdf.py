@@ -7,15 +7,30 @@ is downloaded or bundled; text is folded to Latin-1 the way the letters are
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from fpdf import FPDF, XPos, YPos
 from fpdf.outline import OutlineSection
 
-from activities.letters import datum, latin1, moment
+from activities.letters import FooterPDF, datum, latin1, moment
 from domain.deadlines import AMSTERDAM
 from reports import labels
-from reports.casefile_model import CaseFile, Deadline
+from reports.casefile_model import (
+    Appeal,
+    Card,
+    CaseFile,
+    Deadline,
+    Decision,
+    DocumentOnFile,
+    Interview,
+    Letter,
+    Run,
+    StatusChange,
+    Violation,
+)
 
 SECTIONS = (
     "Zaakgegevens",
@@ -29,17 +44,6 @@ SECTIONS = (
     "Verblijfsvergunning",
     "Workflow-runs",
 )
-
-
-class _Dossier(FPDF):
-    def __init__(self, reference: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self._reference = reference
-
-    def footer(self) -> None:
-        self.set_y(-14)
-        self.set_font("Helvetica", size=8)
-        self.cell(0, 8, latin1(f"Dossier {self._reference} - pagina {self.page_no()} van {{nb}}"), align="C")
 
 
 def _when(value: datetime | None) -> str:
@@ -70,10 +74,117 @@ def _deadline_state(deadline: Deadline, now: datetime) -> str:
     return "loopt nog" if deadline.due > now else "verstreken, nog open"
 
 
+Described = tuple[str, list[str]]
+
+
+def _deadline(d: Deadline, now: datetime) -> Described:
+    return f"{d.title}: uiterlijk {_when(d.due)}", [f"Grondslag: {d.basis}", f"Stand: {_deadline_state(d, now)}"]
+
+
+def _decision(d: Decision) -> Described:
+    what = "Beslissing" if d.final else "Voornemen"
+    return (
+        f"{what} {d.sequence}: {labels.OUTCOMES.get(d.outcome, d.outcome)} ({_when(d.decided_at)})",
+        [
+            f"Genomen door: {d.decided_by}",
+            f"Gronden: {d.grounds}",
+            f"Beleid: {d.policy_version}",
+            f"Zienswijze uiterlijk: {_when(d.respond_by)}" if d.respond_by else "",
+            f"Beroep uiterlijk: {_when(d.appeal_by)}" if d.appeal_by else "",
+        ],
+    )
+
+
+def _letter(letter: Letter) -> Described:
+    recipient = labels.RECIPIENTS.get(letter.recipient, letter.recipient)
+    return (
+        f"{_when(letter.created_at)}  {letter.title} (aan {recipient})",
+        [f"Bestand: {letter.file}", f"SHA-256: {letter.sha256}"],
+    )
+
+
+def _document(d: DocumentOnFile) -> Described:
+    return (
+        f"{d.doc_id}: {d.filename}",
+        [
+            f"Soort: {d.kind}; type: {d.media_type}; taal: {d.language}"
+            + (f"; vertaling van {d.translation_of}" if d.translation_of else ""),
+            f"SHA-256: {d.sha256 or '-'}; grootte: {d.size_bytes if d.size_bytes is not None else '-'} bytes",
+            f"Vastgelegd: {_when(d.recorded_at)}",
+        ],
+    )
+
+
+def _interview(i: Interview) -> Described:
+    return (
+        f"{_when(i.decided_at)}  gehoor {'nodig' if i.needed else 'niet nodig'}",
+        [
+            f"Reden: {i.reason}",
+            f"Gepland: {_when(i.starts_at)} te {i.location}" if i.starts_at else "",
+            f"Gehouden op: {datum(i.held_on)}" if i.held_on else "",
+            "Aanvrager niet verschenen" if i.no_show else "",
+        ],
+    )
+
+
+def _appeal(a: Appeal) -> Described:
+    return (
+        f"Beroep {a.court_case}, ingesteld {datum(a.lodged_on)}",
+        [
+            f"Vastgelegd: {_when(a.recorded_at)}",
+            f"Uitspraak: {labels.OUTCOMES.get(a.judgment, a.judgment)} ({_when(a.judged_at)})"
+            if a.judgment
+            else "Uitspraak: nog niet",
+        ],
+    )
+
+
+def _card(c: Card) -> Described:
+    return (
+        f"{c.document_number} ({c.purpose}, type {c.permit_type})",
+        [
+            f"Geldig {datum(c.valid_from)} t/m {datum(c.valid_until)}",
+            f"Aangemaakt {_when(c.issued_at)}; status {c.status}",
+            f"Opgehaald op {datum(c.collected_on)}" if c.collected_on else "",
+            f"Ongeldig: {c.invalid_reason}" if c.invalid_reason else "",
+        ],
+    )
+
+
+def _violation(v: Violation) -> Described:
+    what = "Waarschuwing" if v.outcome == "warning" else "Boete"
+    return (
+        f"{what} {v.sequence}: {v.change_kind} (gewijzigd {datum(v.occurred_on)}, gemeld {datum(v.reported_on)})",
+        [
+            f"Besloten op {datum(v.decided_on)}",
+            f"Waarschuwing geldig t/m {datum(v.warning_valid_until)}" if v.warning_valid_until else "",
+            f"Boete: maximum EUR {v.fine_maximum_eur}; status {v.fine_status}; bedrag {v.fine_amount_eur or '-'}"
+            if v.outcome != "warning"
+            else "",
+        ],
+    )
+
+
+def _status_change(s: StatusChange) -> Described:
+    ground = f"; grond {s.withdrawal_ground}" if s.withdrawal_ground else ""
+    return (
+        f"{_when(s.changed_at)}  {labels.PERMIT_STATUSES.get(s.status, s.status)}",
+        [f"type {s.permit_type}, geldig t/m {datum(s.valid_until)}{ground}"],
+    )
+
+
+def _run(r: Run) -> Described:
+    return (
+        f"{r.workflow_id} ({r.workflow_type})",
+        [f"Run {r.run_id}", f"Gestart {_when(r.started_at)}; gesloten {_when(r.closed_at)}; status {r.status}"],
+    )
+
+
 class _Writer:
     def __init__(self, case_file: CaseFile) -> None:
         self.file = case_file
-        self.pdf = _Dossier(case_file.application_id)
+        footer = latin1(f"Dossier {case_file.application_id} - pagina {{page}} van {{nb}}")
+        self.pdf = FooterPDF(footer, footer_y=-14, footer_height=8)
         self.pdf.set_title(latin1(f"Dossier {case_file.application_id}"))
         self.pdf.set_author("Immigratie- en Naturalisatiedienst")
         self.pdf.set_creator("hasa reports")
@@ -123,6 +234,13 @@ class _Writer:
                 self.pdf.multi_cell(0, 4.5, latin1(line), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(1.5)
 
+    def items(self, rows: Sequence[Any], describe: Callable[[Any], Described], *, none: bool = True) -> None:
+        """One item per row, or "Geen." for none."""
+        if none and not rows:
+            self.none()
+        for row in rows:
+            self.item(*describe(row))
+
     # -- the document --------------------------------------------------------------------
 
     def render(self) -> bytes:
@@ -156,12 +274,17 @@ class _Writer:
         self.fresh_page = True
         self.case()
         self.chronology()
-        self.decisions()
-        self.deadlines()
-        self.letters()
-        self.documents()
-        self.interviews()
-        self.appeals()
+        listings: list[tuple[Sequence[Any], Callable[[Any], Described]]] = [
+            (f.decisions, _decision),
+            (f.deadlines, partial(_deadline, now=f.generated_at)),
+            (f.letters, _letter),
+            (f.documents, _document),
+            (f.interviews, _interview),
+            (f.appeals, _appeal),
+        ]
+        for name, (rows, describe) in zip(SECTIONS[2:8], listings, strict=True):
+            self.heading(name)
+            self.items(rows, describe)
         self.permit()
         self.runs()
         return bytes(pdf.output())
@@ -205,88 +328,6 @@ class _Writer:
                 lines.append(f"Geweigerd: {e.refused}")
             self.item(f"{n}. {_when(e.at)}  [{where}]  {e.title}", lines)
 
-    def decisions(self) -> None:
-        self.heading(SECTIONS[2])
-        if not self.file.decisions:
-            self.none()
-        for d in self.file.decisions:
-            what = "Beslissing" if d.final else "Voornemen"
-            self.item(
-                f"{what} {d.sequence}: {labels.OUTCOMES.get(d.outcome, d.outcome)} ({_when(d.decided_at)})",
-                [
-                    f"Genomen door: {d.decided_by}",
-                    f"Gronden: {d.grounds}",
-                    f"Beleid: {d.policy_version}",
-                    f"Zienswijze uiterlijk: {_when(d.respond_by)}" if d.respond_by else "",
-                    f"Beroep uiterlijk: {_when(d.appeal_by)}" if d.appeal_by else "",
-                ],
-            )
-
-    def deadlines(self) -> None:
-        self.heading(SECTIONS[3])
-        if not self.file.deadlines:
-            self.none()
-        for d in self.file.deadlines:
-            self.item(
-                f"{d.title}: uiterlijk {_when(d.due)}",
-                [f"Grondslag: {d.basis}", f"Stand: {_deadline_state(d, self.file.generated_at)}"],
-            )
-
-    def letters(self) -> None:
-        self.heading(SECTIONS[4])
-        if not self.file.letters:
-            self.none()
-        for letter in self.file.letters:
-            self.item(
-                f"{_when(letter.created_at)}  {letter.title} (aan {labels.RECIPIENTS.get(letter.recipient, letter.recipient)})",
-                [f"Bestand: {letter.file}", f"SHA-256: {letter.sha256}"],
-            )
-
-    def documents(self) -> None:
-        self.heading(SECTIONS[5])
-        if not self.file.documents:
-            self.none()
-        for d in self.file.documents:
-            self.item(
-                f"{d.doc_id}: {d.filename}",
-                [
-                    f"Soort: {d.kind}; type: {d.media_type}; taal: {d.language}"
-                    + (f"; vertaling van {d.translation_of}" if d.translation_of else ""),
-                    f"SHA-256: {d.sha256 or '-'}; grootte: {d.size_bytes if d.size_bytes is not None else '-'} bytes",
-                    f"Vastgelegd: {_when(d.recorded_at)}",
-                ],
-            )
-
-    def interviews(self) -> None:
-        self.heading(SECTIONS[6])
-        if not self.file.interviews:
-            self.none()
-        for i in self.file.interviews:
-            self.item(
-                f"{_when(i.decided_at)}  gehoor {'nodig' if i.needed else 'niet nodig'}",
-                [
-                    f"Reden: {i.reason}",
-                    f"Gepland: {_when(i.starts_at)} te {i.location}" if i.starts_at else "",
-                    f"Gehouden op: {datum(i.held_on)}" if i.held_on else "",
-                    "Aanvrager niet verschenen" if i.no_show else "",
-                ],
-            )
-
-    def appeals(self) -> None:
-        self.heading(SECTIONS[7])
-        if not self.file.appeals:
-            self.none()
-        for a in self.file.appeals:
-            self.item(
-                f"Beroep {a.court_case}, ingesteld {datum(a.lodged_on)}",
-                [
-                    f"Vastgelegd: {_when(a.recorded_at)}",
-                    f"Uitspraak: {labels.OUTCOMES.get(a.judgment, a.judgment)} ({_when(a.judged_at)})"
-                    if a.judgment
-                    else "Uitspraak: nog niet",
-                ],
-            )
-
     def permit(self) -> None:
         self.heading(SECTIONS[8])
         p = self.file.permit
@@ -301,54 +342,19 @@ class _Writer:
             ]
         )
         self.pdf.ln(2)
-        self.para("Verblijfsdocumenten", bold=True)
-        for c in p.cards:
-            self.item(
-                f"{c.document_number} ({c.purpose}, type {c.permit_type})",
-                [
-                    f"Geldig {datum(c.valid_from)} t/m {datum(c.valid_until)}",
-                    f"Aangemaakt {_when(c.issued_at)}; status {c.status}",
-                    f"Opgehaald op {datum(c.collected_on)}" if c.collected_on else "",
-                    f"Ongeldig: {c.invalid_reason}" if c.invalid_reason else "",
-                ],
-            )
-        self.para("Herinneringen", bold=True)
-        if not p.reminders:
-            self.none()
-        for r in p.reminders:
-            self.item(f"{_when(r.created_at)}  {r.title}", [f"Bestand: {r.file}"])
-        self.para("Waarschuwingen en boetes", bold=True)
-        if not p.violations:
-            self.none()
-        for v in p.violations:
-            what = "Waarschuwing" if v.outcome == "warning" else "Boete"
-            self.item(
-                f"{what} {v.sequence}: {v.change_kind} (gewijzigd {datum(v.occurred_on)}, gemeld {datum(v.reported_on)})",
-                [
-                    f"Besloten op {datum(v.decided_on)}",
-                    f"Waarschuwing geldig t/m {datum(v.warning_valid_until)}" if v.warning_valid_until else "",
-                    f"Boete: maximum EUR {v.fine_maximum_eur}; status {v.fine_status}; bedrag {v.fine_amount_eur or '-'}"
-                    if v.outcome != "warning"
-                    else "",
-                ],
-            )
-        self.para("Statuswijzigingen", bold=True)
-        for s in p.status_changes:
-            self.item(
-                f"{_when(s.changed_at)}  {labels.PERMIT_STATUSES.get(s.status, s.status)}",
-                [
-                    f"type {s.permit_type}, geldig t/m {datum(s.valid_until)}"
-                    + (f"; grond {s.withdrawal_ground}" if s.withdrawal_ground else "")
-                ],
-            )
+        parts: list[tuple[str, Sequence[Any], Callable[[Any], Described], bool]] = [
+            ("Verblijfsdocumenten", p.cards, _card, False),
+            ("Herinneringen", p.reminders, lambda r: (f"{_when(r.created_at)}  {r.title}", [f"Bestand: {r.file}"]), True),
+            ("Waarschuwingen en boetes", p.violations, _violation, True),
+            ("Statuswijzigingen", p.status_changes, _status_change, False),
+        ]
+        for title, rows, describe, none in parts:
+            self.para(title, bold=True)
+            self.items(rows, describe, none=none)
 
     def runs(self) -> None:
         self.heading(SECTIONS[9])
-        for r in self.file.runs:
-            self.item(
-                f"{r.workflow_id} ({r.workflow_type})",
-                [f"Run {r.run_id}", f"Gestart {_when(r.started_at)}; gesloten {_when(r.closed_at)}; status {r.status}"],
-            )
+        self.items(self.file.runs, _run, none=False)
 
 
 def render(case_file: CaseFile) -> bytes:
