@@ -3,8 +3,9 @@
 Each test starts a permit as the application workflow hands it over, moves the server's
 clock to the moments that matter, sends events the way ``starter.py send`` does (updates by
 name), and checks what the holder would see: the letters with their kinds and workflow
-dates, the cards, and the permit's state.  The activities are in-memory fakes with the real
-names and contracts (``PermitWorld``); each life runs in well under 2 seconds of wall time.
+dates, the cards, and the permit's state.  The activities are the one set of in-memory fakes
+(``tests.support.fakes.FakeWorld``, real names and contracts); each life runs in well under
+2 seconds of wall time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from temporalio import activity
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -32,28 +32,11 @@ from temporalio.worker import Worker
 from activities.letters import REQUIRED_FACTS, LetterOutbox
 from activities.registry_db import Registry
 from domain.deadlines import add_months
-from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, document_number_is_valid, permit_workflow_id
+from domain.identifiers import document_number_is_valid, permit_workflow_id
 from domain.messages import (
-    BookSlot,
-    CardCollected,
-    DocumentInvalidated,
-    FineDecisionRecorded,
-    InvalidateDocument,
-    IssuePermit,
     LetterKind,
-    LetterRef,
-    LettersSent,
     PermitInput,
-    PermitIssued,
-    PermitStatusRecorded,
     Recipient,
-    RecordCardCollected,
-    RecordFineDecision,
-    RecordPermitStatus,
-    RecordViolation,
-    SendLetter,
-    SlotBooking,
-    ViolationRecorded,
 )
 from domain.models import JudgmentResult, Model
 from domain.permit.events import (
@@ -79,113 +62,12 @@ from domain.permit.transitions import PermitStatus, PermitType
 from domain.permit.view import EventOutcome, PermitView
 from domain.search_attributes import FINE_PROPOSED, PERMIT_STATUS, PERMIT_VALID_UNTIL
 from infra.codec import KeyRing
+from tests.support.fakes import FakeWorld, fake_document_number
 from tests.workflows.conftest import start_environment
 from workflows.permit import PermitWorkflow
 
 LIFE_WALL_SECONDS = 2.0
 _ids = itertools.count(1)
-
-
-# --- fakes -----------------------------------------------------------------------------------
-
-
-def fake_document_number(permit_type: str, n: int) -> str:
-    chars = []
-    for _ in range(8):
-        n, r = divmod(n, len(DOCUMENT_NUMBER_ALPHABET))
-        chars.append(DOCUMENT_NUMBER_ALPHABET[r])
-    return f"{permit_type}-V{''.join(reversed(chars))}"
-
-
-@dataclass
-class PermitWorld:
-    """The registry, outbox and desk as the permit workflow sees them; records every call."""
-
-    slots_free: bool = True
-    letters: list[SendLetter] = field(default_factory=list)
-    permits: list[IssuePermit] = field(default_factory=list)
-    bookings: list[BookSlot] = field(default_factory=list)
-    statuses: list[RecordPermitStatus] = field(default_factory=list)
-    invalidated: list[InvalidateDocument] = field(default_factory=list)
-    violations: list[RecordViolation] = field(default_factory=list)
-    fine_decisions: list[RecordFineDecision] = field(default_factory=list)
-    collected: list[RecordCardCollected] = field(default_factory=list)
-    _letter_keys: set[str] = field(default_factory=set)
-
-    @activity.defn(name="send_letter")
-    async def send_letter(self, inp: SendLetter) -> LettersSent:
-        if inp.key not in self._letter_keys:  # the outbox is idempotent by key
-            self._letter_keys.add(inp.key)
-            self.letters.append(inp)
-        return LettersSent(
-            letters=[
-                LetterRef(letter_id=len(self.letters), recipient=r.value, kind=inp.kind.value, path="-", sha256="0" * 64)
-                for r in inp.recipients
-            ]
-        )
-
-    @activity.defn(name="issue_permit")
-    async def issue_permit(self, inp: IssuePermit) -> PermitIssued:
-        self.permits.append(inp)
-        return PermitIssued(
-            document_number=fake_document_number(inp.permit_type, 1000 + len(self.permits)),
-            permit_type=inp.permit_type,
-            valid_from=inp.valid_from,
-            valid_until=inp.valid_until,
-            endorsement="Arbeid vrij toegestaan. TWV niet vereist.",
-        )
-
-    @activity.defn(name="book_slot")
-    async def book_slot(self, inp: BookSlot) -> SlotBooking:
-        self.bookings.append(inp)
-        if not self.slots_free:
-            return SlotBooking(booked=False)
-        return SlotBooking(
-            booked=True, slot_id=len(self.bookings), starts_at=inp.not_before + timedelta(days=7), location="IND-loket Zwolle"
-        )
-
-    @activity.defn(name="record_permit_status")
-    async def record_permit_status(self, inp: RecordPermitStatus) -> PermitStatusRecorded:
-        self.statuses.append(inp)
-        return PermitStatusRecorded()
-
-    @activity.defn(name="invalidate_document")
-    async def invalidate_document(self, inp: InvalidateDocument) -> DocumentInvalidated:
-        self.invalidated.append(inp)
-        return DocumentInvalidated(document_number=inp.document_number)
-
-    @activity.defn(name="record_violation")
-    async def record_violation(self, inp: RecordViolation) -> ViolationRecorded:
-        self.violations.append(inp)
-        return ViolationRecorded(violation_id=len(self.violations))
-
-    @activity.defn(name="record_fine_decision")
-    async def record_fine_decision(self, inp: RecordFineDecision) -> FineDecisionRecorded:
-        self.fine_decisions.append(inp)
-        return FineDecisionRecorded()
-
-    @activity.defn(name="record_card_collected")
-    async def record_card_collected(self, inp: RecordCardCollected) -> CardCollected:
-        self.collected.append(inp)
-        return CardCollected()
-
-    def activities(self) -> list[Callable[..., Any]]:
-        return [
-            self.send_letter,
-            self.issue_permit,
-            self.book_slot,
-            self.record_permit_status,
-            self.invalidate_document,
-            self.record_violation,
-            self.record_fine_decision,
-            self.record_card_collected,
-        ]
-
-    def kinds(self) -> list[LetterKind]:
-        return [letter.kind for letter in self.letters]
-
-    def dates(self, kind: LetterKind) -> list[date]:
-        return [date.fromisoformat(letter.facts["letter_date"]) for letter in self.letters if letter.kind is kind]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -197,7 +79,7 @@ class Life:
 
     env: WorkflowEnvironment
     client: Client
-    world: PermitWorld
+    world: FakeWorld
     application_id: str
     issued_on: date
     valid_until: date
@@ -281,7 +163,7 @@ async def env(keyring: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 async def life(env: WorkflowEnvironment, client: Client, new_worker: Callable[..., Worker]) -> AsyncIterator[Life]:
-    world = PermitWorld()
+    world = FakeWorld()
     worker = new_worker([PermitWorkflow], world.activities())
     async with worker:
         now = await env.get_current_time()
@@ -731,7 +613,7 @@ async def test_an_imported_permit_starts_in_a_later_term(
     second term; its five consecutive years count from the first term's start (ABRvS
     4 March 2024, 202107377/1/V1), so a permanent permit may be applied for at once and
     the letter about it goes out on the first run."""
-    world = PermitWorld()
+    world = FakeWorld()
     async with new_worker([PermitWorkflow], world.activities()) as worker:
         now = await env.get_current_time()
         today = local_date(now)
