@@ -87,18 +87,47 @@ ADMISSIBILITY = DecisionClock(key="admissibility_by", label="the admissibility d
 MERITS = DecisionClock(key="decide_by", label="the decision on the merits")
 
 
+# --- the periods, each with its source -----------------------------------------------------------
+# The periods below are the same under both versions: they are ``PolicyVersion``'s defaults,
+# and a version names only the periods in which it differs.
+
+_REPAIR = Period(1, Unit.WEEKS, Rule.ATW, "Vw 2000 art. 30c; Vb 2000 art. 3.118b")
+_REPAIR_REPEAT = Period(4, Unit.HOURS, Rule.ATW, "Vb 2000 art. 3.118b (earlier repeat applications)")
+_RESPOND = Period(1, Unit.DAYS, Rule.ATW, "Vw 2000 art. 39; Vb 2000 art. 3.118b (zienswijze)")
+_APPEAL_INADMISSIBLE = Period(1, Unit.WEEKS, Rule.ATW, "Vw 2000 art. 69(2) (inadmissible)")
+_EU_MERITS_BASIS = "Regulation (EU) 2024/1348 art. 35(3) (unconfirmed: 6 months)"
+_SETTINGS = LegalSettings()
+
+
+def _appeal_other(legal: LegalSettings) -> Period:
+    return Period(legal.appeal_weeks, Unit.WEEKS, Rule.ATW, "Awb art. 6:7; Vw 2000 art. 69 (unconfirmed: 4 weeks)")
+
+
+def _appeal_not_processed(legal: LegalSettings) -> Period:
+    basis = "Vw 2000 art. 30c, 69(2) (not processed; unconfirmed: 1 week)"
+    return Period(legal.not_processed_appeal_weeks, Unit.WEEKS, Rule.ATW, basis)
+
+
+_APPEAL_OTHER = _appeal_other(_SETTINGS)
+_APPEAL_NOT_PROCESSED = _appeal_not_processed(_SETTINGS)
+
+
 @dataclass(frozen=True)
 class References:
     """The legal references a letter under one policy version cites, in Dutch."""
 
     outcome: MappingProxyType[str, str]  # outcome -> the article it rests on
-    not_processed: str
     decide: str  # the statutory decision period
     decide_admissibility: str  # the admissibility period (the same as decide where not separate)
     extension: str  # the article that allows more time
     return_decision: str
     appeal_suspensive: str  # whether an appeal lets the applicant wait for the judgment here
     intended_decision: str  # the intended-decision step, or "" where the version has none
+
+    @property
+    def not_processed(self) -> str:
+        """The article a case is not processed under (buiten behandeling)."""
+        return self.outcome["not_processed"]
 
 
 @dataclass(frozen=True)
@@ -111,14 +140,14 @@ class PolicyVersion:
     decide: Period  # the period for every other outcome (the merits)
     max_extension_admissibility_months: int  # 0: no separate extension
     max_extension_months: int  # of ``decide``
-    respond: Period
-    repair: Period
-    repair_after_repeat: Period
-    appeal_inadmissible: Period
-    appeal_other: Period
-    appeal_not_processed: Period
-    permit_validity_years: int
     references: References
+    respond: Period = _RESPOND
+    repair: Period = _REPAIR
+    repair_after_repeat: Period = _REPAIR_REPEAT
+    appeal_inadmissible: Period = _APPEAL_INADMISSIBLE
+    appeal_other: Period = _APPEAL_OTHER
+    appeal_not_processed: Period = _APPEAL_NOT_PROCESSED
+    permit_validity_years: int = 5
 
     @property
     def separate_admissibility(self) -> bool:
@@ -174,9 +203,10 @@ class PolicyVersion:
 
     def with_settings(self, legal: LegalSettings) -> PolicyVersion:
         """This version with the unconfirmed values taken from ``legal``."""
-        appeal_other = Period(legal.appeal_weeks, Unit.WEEKS, Rule.ATW, _APPEAL_OTHER_BASIS)
-        appeal_not_processed = Period(legal.not_processed_appeal_weeks, Unit.WEEKS, Rule.ATW, _APPEAL_NOT_PROCESSED_BASIS)
-        changes: dict[str, object] = {"appeal_other": appeal_other, "appeal_not_processed": appeal_not_processed}
+        changes: dict[str, object] = {
+            "appeal_other": _appeal_other(legal),
+            "appeal_not_processed": _appeal_not_processed(legal),
+        }
         if self.id == VW2000.id:
             changes["max_extension_months"] = legal.vw2000_max_extension_months
         elif self.id == EU_APR.id:
@@ -185,16 +215,8 @@ class PolicyVersion:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-# --- the periods, each with its source -----------------------------------------------------------
-
-_REPAIR = Period(1, Unit.WEEKS, Rule.ATW, "Vw 2000 art. 30c; Vb 2000 art. 3.118b")
-_REPAIR_REPEAT = Period(4, Unit.HOURS, Rule.ATW, "Vb 2000 art. 3.118b (earlier repeat applications)")
-_RESPOND = Period(1, Unit.DAYS, Rule.ATW, "Vw 2000 art. 39; Vb 2000 art. 3.118b (zienswijze)")
-_APPEAL_INADMISSIBLE = Period(1, Unit.WEEKS, Rule.ATW, "Vw 2000 art. 69(2) (inadmissible)")
-_APPEAL_OTHER_BASIS = "Awb art. 6:7; Vw 2000 art. 69 (unconfirmed: 4 weeks)"
-_APPEAL_NOT_PROCESSED_BASIS = "Vw 2000 art. 30c, 69(2) (not processed; unconfirmed: 1 week)"
-_EU_MERITS_BASIS = "Regulation (EU) 2024/1348 art. 35(3) (unconfirmed: 6 months)"
-_SETTINGS = LegalSettings()
+# A granted asylum permit is the Dutch one under either version.
+_PERMIT_ARTICLE = "artikel 28 van de Vreemdelingenwet 2000"
 
 _EXTENSION_EN = {
     "vw2000": "Vw 2000 art. 42(4)",
@@ -204,14 +226,13 @@ _EXTENSION_EN = {
 _VW_REFERENCES = References(
     outcome=MappingProxyType(
         {
-            "granted": "artikel 28 van de Vreemdelingenwet 2000",
+            "granted": _PERMIT_ARTICLE,
             "inadmissible": "artikel 30a, eerste lid, onder d, van de Vreemdelingenwet 2000",
             "manifestly_unfounded": "artikel 30b van de Vreemdelingenwet 2000",
             "unfounded": "artikel 31 van de Vreemdelingenwet 2000",
             "not_processed": "artikel 30c van de Vreemdelingenwet 2000",
         }
     ),
-    not_processed="artikel 30c van de Vreemdelingenwet 2000",
     decide="artikel 42, eerste lid, van de Vreemdelingenwet 2000",
     decide_admissibility="artikel 42, eerste lid, van de Vreemdelingenwet 2000",
     extension="artikel 42, vierde lid, van de Vreemdelingenwet 2000",
@@ -227,14 +248,13 @@ _VW_REFERENCES = References(
 _EU_REFERENCES = References(
     outcome=MappingProxyType(
         {
-            "granted": "artikel 28 van de Vreemdelingenwet 2000",
+            "granted": _PERMIT_ARTICLE,
             "inadmissible": "artikel 55 van Verordening (EU) 2024/1348 (volgend verzoek zonder nieuwe elementen)",
             "manifestly_unfounded": "artikel 39, derde lid, en artikel 42 van Verordening (EU) 2024/1348",
             "unfounded": "artikel 39, tweede lid, van Verordening (EU) 2024/1348",
             "not_processed": "artikel 41 van Verordening (EU) 2024/1348 (impliciete intrekking)",
         }
     ),
-    not_processed="artikel 41 van Verordening (EU) 2024/1348 (impliciete intrekking)",
     decide="artikel 35, derde lid, van Verordening (EU) 2024/1348",
     decide_admissibility="artikel 35, eerste lid, van Verordening (EU) 2024/1348",
     extension="artikel 35 van Verordening (EU) 2024/1348",
@@ -257,13 +277,6 @@ VW2000 = PolicyVersion(
     decide=Period(6, Unit.MONTHS, Rule.ATW, "Vw 2000 art. 42(1)"),
     max_extension_admissibility_months=0,
     max_extension_months=_SETTINGS.vw2000_max_extension_months,
-    respond=_RESPOND,
-    repair=_REPAIR,
-    repair_after_repeat=_REPAIR_REPEAT,
-    appeal_inadmissible=_APPEAL_INADMISSIBLE,
-    appeal_other=Period(_SETTINGS.appeal_weeks, Unit.WEEKS, Rule.ATW, _APPEAL_OTHER_BASIS),
-    appeal_not_processed=Period(_SETTINGS.not_processed_appeal_weeks, Unit.WEEKS, Rule.ATW, _APPEAL_NOT_PROCESSED_BASIS),
-    permit_validity_years=5,
     references=_VW_REFERENCES,
 )
 
@@ -276,13 +289,6 @@ EU_APR = PolicyVersion(
     decide=Period(_SETTINGS.eu_merits_months, Unit.MONTHS, Rule.EU, _EU_MERITS_BASIS),
     max_extension_admissibility_months=2,  # art. 35(1): 2 months, extendable by 2
     max_extension_months=_SETTINGS.eu_merits_max_extension_months,
-    respond=_RESPOND,
-    repair=_REPAIR,
-    repair_after_repeat=_REPAIR_REPEAT,
-    appeal_inadmissible=_APPEAL_INADMISSIBLE,
-    appeal_other=Period(_SETTINGS.appeal_weeks, Unit.WEEKS, Rule.ATW, _APPEAL_OTHER_BASIS),
-    appeal_not_processed=Period(_SETTINGS.not_processed_appeal_weeks, Unit.WEEKS, Rule.ATW, _APPEAL_NOT_PROCESSED_BASIS),
-    permit_validity_years=5,
     references=_EU_REFERENCES,
 )
 

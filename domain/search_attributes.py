@@ -46,27 +46,16 @@ APPLICATION: tuple[SearchAttributeKey[Any], ...] = (
 PERMIT: tuple[SearchAttributeKey[Any], ...] = (PERMIT_STATUS, PERMIT_VALID_UNTIL, FINE_PROPOSED, PERMIT_ALERT)
 ALL: tuple[SearchAttributeKey[Any], ...] = APPLICATION + PERMIT
 
-# The dev server keeps visibility in SQLite, which holds at most 10 Keyword, 3 Datetime, 3 Bool
-# custom attributes per namespace (tests/unit/test_alerts.py checks ALL against these).
+# The dev server keeps visibility in SQLite, which holds at most 10 Keyword attributes and 3 of
+# every other type per namespace (tests/unit/test_alerts.py checks ALL against these).
 SQLITE_LIMITS: dict[SearchAttributeIndexedValueType, int] = {
-    SearchAttributeIndexedValueType.KEYWORD: 10,
-    SearchAttributeIndexedValueType.DATETIME: 3,
-    SearchAttributeIndexedValueType.BOOL: 3,
-    SearchAttributeIndexedValueType.TEXT: 3,
-    SearchAttributeIndexedValueType.INT: 3,
-    SearchAttributeIndexedValueType.DOUBLE: 3,
-    SearchAttributeIndexedValueType.KEYWORD_LIST: 3,
+    kind: 10 if kind is SearchAttributeIndexedValueType.KEYWORD else 3 for kind in SearchAttributeIndexedValueType
 }
 
-# The names the dev server's --search-attribute flag and `temporal operator` use.
+# The names the dev server's --search-attribute flag and `temporal operator` use: the enum's
+# name in CamelCase (KEYWORD_LIST -> KeywordList).
 TYPE_NAMES: dict[SearchAttributeIndexedValueType, str] = {
-    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
-    SearchAttributeIndexedValueType.DATETIME: "Datetime",
-    SearchAttributeIndexedValueType.BOOL: "Bool",
-    SearchAttributeIndexedValueType.TEXT: "Text",
-    SearchAttributeIndexedValueType.INT: "Int",
-    SearchAttributeIndexedValueType.DOUBLE: "Double",
-    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+    kind: "".join(word.capitalize() for word in kind.name.split("_")) for kind in SearchAttributeIndexedValueType
 }
 
 

@@ -158,15 +158,7 @@ _BEFORE_FINAL_DECISION = (
 
 # Where the case waits with a decision pending: an extension of the decision period is
 # accepted there (not while the workflow itself works: registering, checking).
-_DECISION_PENDING = (
-    Phase.AWAITING_DOCUMENTS,
-    Phase.AWAITING_INTERVIEW_DECISION,
-    Phase.AWAITING_INTERVIEW_SLOT,
-    Phase.INTERVIEW_BOOKED,
-    Phase.AWAITING_DECISION,
-    Phase.INTENDED_DECISION,
-    Phase.AWAITING_FINAL_DECISION,
-)
+_DECISION_PENDING = tuple(phase for phase in _BEFORE_FINAL_DECISION if phase not in WORKING_PHASES)
 
 T = Trigger
 P = Phase

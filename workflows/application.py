@@ -210,8 +210,12 @@ class ApplicationWorkflow:
 
     @on(Trigger.RESPONSE_PERIOD_ENDED)
     async def _response_period_ended(self, _: None) -> None:
+        self._to_final_decision(Trigger.RESPONSE_PERIOD_ENDED)
+
+    def _to_final_decision(self, trigger: Trigger) -> None:
+        """The lawyer responded to the intended decision, or the response period ended unused."""
         self._state.drop_deadlines(D.RESPOND_BY)
-        self._move(Trigger.RESPONSE_PERIOD_ENDED, Phase.AWAITING_FINAL_DECISION)
+        self._move(trigger, Phase.AWAITING_FINAL_DECISION)
 
     @on(Trigger.APPEAL_WINDOW_ENDED)
     async def _appeal_window_ended(self, _: None) -> None:
@@ -372,8 +376,7 @@ class ApplicationWorkflow:
 
     @on(Trigger.RESPONSE)
     async def _on_response(self, body: ResponseEvent) -> None:
-        self._state.drop_deadlines(D.RESPOND_BY)
-        self._move(Trigger.RESPONSE, Phase.AWAITING_FINAL_DECISION)
+        self._to_final_decision(Trigger.RESPONSE)
 
     @on(Trigger.APPEAL)
     async def _on_appeal(self, body: AppealEvent) -> None:

@@ -3,7 +3,7 @@
 Each takes the state and returns a new one (the argument is never changed), so the
 workflow can do its side effects first (idempotent activities: letters, the registry, a new
 card) and only then apply the result; a failed activity leaves the state as it was.
-Every status change goes through ``_to``, which checks it against the transition table and
+Every status change goes through ``_moved``, which checks it against the transition table and
 counts it (``status_changes`` keys the registry's status record, so a retry writes once).
 """
 
@@ -42,11 +42,14 @@ T = PermitTrigger
 _LIVE = (CardStatus.CURRENT, CardStatus.AWAITING_COLLECTION)
 
 
-def _to(state: PermitState, trigger: PermitTrigger, target: PermitStatus) -> None:
-    """Move ``state`` (a copy being built) along one edge of the table."""
+def _moved(state: PermitState, trigger: PermitTrigger, target: PermitStatus | None = None) -> PermitState:
+    """A copy of ``state`` moved along one edge of the table (``target`` None: the status stays)."""
+    new = state.model_copy(deep=True)
+    target = state.status if target is None else target
     if target is not state.status:
-        state.status_changes += 1
-    state.status = move(state.status, trigger, target)
+        new.status_changes += 1
+    new.status = move(state.status, trigger, target)
+    return new
 
 
 def _retire_live_cards(state: PermitState, status: CardStatus, reason: str | None = None) -> None:
@@ -55,6 +58,22 @@ def _retire_live_cards(state: PermitState, status: CardStatus, reason: str | Non
             card.status, card.booking_retry_at = status, None
             if reason is not None:
                 card.invalid_reason = reason
+
+
+def _invalidate_current_card(state: PermitState, reason: ReplacementReason) -> None:
+    current = next(c for c in state.cards if c.document_number == state.document_number)
+    current.status, current.invalid_reason, current.booking_retry_at = CardStatus.INVALID, reason.value, None
+
+
+def _in_force(state: PermitState, card: Card) -> None:
+    """A granted extension or permanent permit: ``card`` supersedes the live cards and sets
+    the validity; the application is no longer pending, nor a refusal open."""
+    _retire_live_cards(state, CardStatus.SUPERSEDED)
+    state.cards.append(card)
+    state.document_number = card.document_number
+    state.valid_from, state.valid_until = card.valid_from, card.valid_until
+    state.pending = None
+    state.refusal = None
 
 
 # --- cards ---------------------------------------------------------------------------------------
@@ -89,8 +108,7 @@ def desk_booked(state: PermitState, card: Card) -> PermitState:
 
 
 def card_collected(state: PermitState, collected_on: date, now: datetime) -> PermitState:
-    new = state.model_copy(deep=True)
-    _to(new, T.DOCUMENT_COLLECTED, new.status)
+    new = _moved(state, T.DOCUMENT_COLLECTED)
     card = new.card_awaiting_collection()
     assert card is not None, "checked by rules.check_event"
     card.status, card.collected_on, card.booking_retry_at = CardStatus.CURRENT, collected_on, None
@@ -100,10 +118,8 @@ def card_collected(state: PermitState, collected_on: date, now: datetime) -> Per
 
 def card_replaced(state: PermitState, reason: ReplacementReason, card: Card, now: datetime) -> PermitState:
     """The old card is invalid for good; the new one waits at the desk."""
-    new = state.model_copy(deep=True)
-    _to(new, T.REPLACE_DOCUMENT, S.ACTIVE)
-    old = next(c for c in new.cards if c.document_number == new.document_number)
-    old.status, old.invalid_reason, old.booking_retry_at = CardStatus.INVALID, reason.value, None
+    new = _moved(state, T.REPLACE_DOCUMENT, S.ACTIVE)
+    _invalidate_current_card(new, reason)
     new.cards.append(card)
     new.document_number = card.document_number
     new.replacements += 1
@@ -113,11 +129,9 @@ def card_replaced(state: PermitState, reason: ReplacementReason, card: Card, now
 
 def replacement_refused(state: PermitState, reason: ReplacementReason, now: datetime) -> PermitState:
     """Refused (too little validity left); a card reported lost or stolen is invalid even so."""
-    new = state.model_copy(deep=True)
-    _to(new, T.REPLACE_DOCUMENT, S.ACTIVE)
+    new = _moved(state, T.REPLACE_DOCUMENT, S.ACTIVE)
     if reason in (ReplacementReason.LOST, ReplacementReason.STOLEN):
-        old = next(c for c in new.cards if c.document_number == new.document_number)
-        old.status, old.invalid_reason, old.booking_retry_at = CardStatus.INVALID, reason.value, None
+        _invalidate_current_card(new, reason)
     new.replacement_refusals += 1
     new.note(now, T.REPLACE_DOCUMENT, "replacement refused: apply for extension instead")
     return new
@@ -130,10 +144,9 @@ def applied(
     state: PermitState, kind: ApplicationKind, submitted_on: date, now: datetime, civic_integration_met: bool | None = None
 ) -> PermitState:
     """An extension or permanent application is pending from now on."""
-    new = state.model_copy(deep=True)
     extension = kind is ApplicationKind.EXTENSION
     trigger = T.EXTENSION_APPLICATION if extension else T.PERMANENT_APPLICATION
-    _to(new, trigger, S.EXTENSION_PENDING if extension else S.PERMANENT_PENDING)
+    new = _moved(state, trigger, S.EXTENSION_PENDING if extension else S.PERMANENT_PENDING)
     if extension:
         new.extension_applications += 1
     else:
@@ -154,30 +167,18 @@ def applied(
 def extension_granted(state: PermitState, card: Card, now: datetime, settings: PermitSettings) -> PermitState:
     """A new term from the day after the old expiry; the old cards are superseded and every
     timer is recomputed from the new ``valid_until``."""
-    new = state.model_copy(deep=True)
-    _to(new, T.EXTENSION_DECISION, S.ACTIVE)
-    _retire_live_cards(new, CardStatus.SUPERSEDED)
-    new.cards.append(card)
-    new.document_number = card.document_number
-    new.valid_from, new.valid_until = card.valid_from, card.valid_until
+    new = _moved(state, T.EXTENSION_DECISION, S.ACTIVE)
+    _in_force(new, card)
     new.term += 1
-    new.pending = None
-    new.refusal = None
     reschedule(new, settings)
     new.note(now, "renewed", f"extension granted: term {new.term}, valid {card.valid_from} to {card.valid_until}")
     return new
 
 
 def permanent_granted(state: PermitState, card: Card, now: datetime) -> PermitState:
-    new = state.model_copy(deep=True)
-    _to(new, T.PERMANENT_DECISION, S.REPLACED_BY_PERMANENT)
-    _retire_live_cards(new, CardStatus.SUPERSEDED)
-    new.cards.append(card)
+    new = _moved(state, T.PERMANENT_DECISION, S.REPLACED_BY_PERMANENT)
+    _in_force(new, card)
     new.permit_type = PermitType.PERMANENT
-    new.document_number = card.document_number
-    new.valid_from, new.valid_until = card.valid_from, card.valid_until
-    new.pending = None
-    new.refusal = None
     new.note(now, T.PERMANENT_DECISION, f"permanent permit granted; type IV card valid until {card.valid_until}")
     return new
 
@@ -186,9 +187,8 @@ def application_refused(state: PermitState, trigger: PermitTrigger, now: datetim
     """The pending application is refused: the refusal opens an appeal period; the permit
     stays active while valid, and after its last valid day residence continues while the
     refusal can be, or is being, appealed."""
-    new = state.model_copy(deep=True)
+    new = _moved(state, trigger, after_refusal(state, local_date(now)))
     new.refusal = new_refusal(state, now, appeal_weeks)
-    _to(new, trigger, after_refusal(state, local_date(now)))
     what = "extension" if trigger is T.EXTENSION_DECISION else "permanent permit"
     new.pending = None
     until = local_date(new.refusal.appeal_by)
@@ -197,8 +197,7 @@ def application_refused(state: PermitState, trigger: PermitTrigger, now: datetim
 
 
 def refusal_appealed(state: PermitState, event: RefusalAppealedEvent, now: datetime) -> PermitState:
-    new = state.model_copy(deep=True)
-    _to(new, T.REFUSAL_APPEALED, new.status)
+    new = _moved(state, T.REFUSAL_APPEALED)
     assert new.refusal is not None, "checked by rules.check_event"
     new.refusal.appeal_lodged_on = event.lodged_on
     new.note(now, T.REFUSAL_APPEALED, f"appeal against the refusal lodged on {event.lodged_on}; residence stays lawful")
@@ -207,11 +206,10 @@ def refusal_appealed(state: PermitState, event: RefusalAppealedEvent, now: datet
 
 def appeal_decided(state: PermitState, event: AppealDecidedEvent, now: datetime) -> PermitState:
     """Upheld: the refusal stands.  Annulled: the application is pending again."""
-    new = state.model_copy(deep=True)
+    target = after_appeal(state, event.result, local_date(now))
+    new = _moved(state, T.APPEAL_DECIDED, target)
     refusal = new.refusal
     assert refusal is not None, "checked by rules.check_event"
-    target = after_appeal(state, event.result, local_date(now))
-    _to(new, T.APPEAL_DECIDED, target)
     refusal.appeal_result = event.result.value
     if target in (S.EXTENSION_PENDING, S.PERMANENT_PENDING):
         new.pending = PendingApplication(
@@ -228,17 +226,16 @@ def appeal_decided(state: PermitState, event: AppealDecidedEvent, now: datetime)
 def expiry_reached(state: PermitState, now: datetime) -> PermitState:
     """The last valid day has passed.  Active: expired, unless a refusal can still be or is
     being appealed.  Pending: residence continues while the application is decided."""
-    new = state.model_copy(deep=True)
     if state.status is S.ACTIVE:
         target = S.AWAITING_APPEAL if refusal_open(state, now) else S.EXPIRED
-        _to(new, T.EXPIRY_REACHED, target)
+        new = _moved(state, T.EXPIRY_REACHED, target)
         text = (
             f"validity ended on {state.valid_until}; residence continues while the refusal can be or is being appealed"
             if target is S.AWAITING_APPEAL
             else f"permit expired (last valid day {state.valid_until})"
         )
     else:
-        _to(new, T.EXPIRY_REACHED, state.status)
+        new = _moved(state, T.EXPIRY_REACHED)
         new.expiry_passed_while_pending = True
         text = f"validity ended on {state.valid_until}; residence continues while the application is decided"
     new.note(now, T.EXPIRY_REACHED, text)
@@ -246,8 +243,7 @@ def expiry_reached(state: PermitState, now: datetime) -> PermitState:
 
 
 def appeal_period_ended(state: PermitState, now: datetime) -> PermitState:
-    new = state.model_copy(deep=True)
-    _to(new, T.APPEAL_PERIOD_ENDED, S.EXPIRED)
+    new = _moved(state, T.APPEAL_PERIOD_ENDED, S.EXPIRED)
     new.note(now, T.APPEAL_PERIOD_ENDED, f"no appeal against the refusal; permit expired (last valid day {state.valid_until})")
     return new
 
@@ -276,8 +272,7 @@ def permanent_letter_sent(state: PermitState, now: datetime) -> PermitState:
 
 def change_reported(state: PermitState, event: ReportChangeEvent, outcome: ViolationOutcome, now: datetime) -> PermitState:
     """In time: noted.  Late: a warning, or a fine proposal for an officer to decide."""
-    new = state.model_copy(deep=True)
-    _to(new, T.REPORT_CHANGE, new.status)
+    new = _moved(state, T.REPORT_CHANGE)
     today = local_date(now)
     if outcome is ViolationOutcome.WARNING:
         warning = new_warning(state, event, today)
@@ -295,8 +290,7 @@ def change_reported(state: PermitState, event: ReportChangeEvent, outcome: Viola
 
 
 def fine_decided(state: PermitState, event: FineDecisionEvent, now: datetime) -> PermitState:
-    new = state.model_copy(deep=True)
-    _to(new, T.FINE_DECISION, new.status)
+    new = _moved(state, T.FINE_DECISION)
     fine = new.open_fine()
     assert fine is not None, "checked by rules.check_event"
     fine.status = FineStatus.IMPOSED if event.imposed else FineStatus.NOT_IMPOSED
@@ -312,8 +306,7 @@ def fine_amount(event: FineDecisionEvent) -> Decimal:
 
 def withdrawn(state: PermitState, ground: WithdrawalGround, now: datetime) -> PermitState:
     """Every live card is invalid for good; nothing is pending any more."""
-    new = state.model_copy(deep=True)
-    _to(new, T.WITHDRAW_PERMIT, S.WITHDRAWN)
+    new = _moved(state, T.WITHDRAW_PERMIT, S.WITHDRAWN)
     _retire_live_cards(new, CardStatus.INVALID, "withdrawn")
     new.withdrawal = Withdrawal(ground=ground, withdrawn_on=local_date(now))
     new.pending = None
