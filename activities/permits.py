@@ -114,6 +114,17 @@ class CardCollectionRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+def add_status_change(session: Session, request: RecordPermitStatus) -> bool:
+    """Add the permit's status row unless its key is there (a retry); whether it was added.
+
+    Also used by ``starter.py import-permits``, in the transaction that writes the holder."""
+    existing = session.scalar(select(PermitStatusChangeRow.id).filter_by(application_id=request.application_id, key=request.key))
+    if existing is not None:
+        return False
+    session.add(new_row(PermitStatusChangeRow, request, recorded_at=utcnow()))
+    return True
+
+
 class PermitActivities:
     """The permit workflow's registry writes; the registry is injected by ``worker.py``."""
 
@@ -134,12 +145,8 @@ class PermitActivities:
     def record_permit_status(self, request: RecordPermitStatus) -> PermitStatusRecorded:
         with self._registry.transaction() as session:
             require_case(session, request.application_id)
-            existing = session.scalar(
-                select(PermitStatusChangeRow).filter_by(application_id=request.application_id, key=request.key)
-            )
-            if existing is not None:
+            if not add_status_change(session, request):
                 return PermitStatusRecorded(already_recorded=True)
-            session.add(new_row(PermitStatusChangeRow, request, recorded_at=utcnow()))
         _log(request.application_id).info("permit_status_recorded", status=request.status.value)
         return PermitStatusRecorded()
 

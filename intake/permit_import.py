@@ -41,13 +41,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.permits import add_status_change
 from activities.registry_db import ApplicantRow, CaseRow, PermitRow, Registry
+from domain import search_attributes as sa
 from domain.identifiers import APPLICATION_ID_PATTERN, document_number_is_valid, permit_workflow_id, v_number_is_valid
 from domain.messages import PermitInput
 from domain.models import Model
+from domain.permit.effects import status_record
 from domain.permit.schedule import initial_state, local_date, start_of_day
 from domain.permit.state import (
     ApplicationKind,
@@ -61,6 +64,7 @@ from domain.permit.state import (
     PermitWorkflowInput,
 )
 from domain.permit.transitions import PermitStatus
+from domain.permit.view import search_attributes
 from infra.settings import Settings
 from intake import records
 from intake.cli import Command, emit
@@ -222,8 +226,9 @@ def imported_state(record: PermitRecord, settings: PermitSettings, now: datetime
     return state
 
 
-def register_holder(registry: Registry, record: PermitRecord, now: datetime) -> None:
-    """The case, applicant and permit rows the permit's activities need, written once.
+def register_holder(registry: Registry, record: PermitRecord, state: PermitState, now: datetime) -> None:
+    """The case, applicant and permit rows the permit's activities need, and the permit's
+    status as its workflow would record it on a first run, written once in one transaction.
 
     Raises ``ValueError`` naming the field when the document number belongs to another case.
     """
@@ -276,6 +281,7 @@ def register_holder(registry: Registry, record: PermitRecord, now: datetime) -> 
                     issued_at=start_of_day(record.valid_from),
                 )
             )
+        add_status_change(session, status_record(state, now))
 
 
 def _named(error: FieldError) -> FieldError:
@@ -298,7 +304,11 @@ def parse_permit(text: str, today: date) -> tuple[PermitRecord | None, list[Fiel
     return (None, problems) if problems else (record, [])
 
 
-async def start_permit(client: Client, settings: Settings, state: PermitState, permit_settings: PermitSettings) -> str:
+async def start_permit(
+    client: Client, settings: Settings, state: PermitState, permit_settings: PermitSettings, today: date
+) -> str:
+    """Start the permit's workflow with its search attributes (its first task then upserts nothing)."""
+    given = search_attributes(state, today)
     try:
         await client.start_workflow(
             PERMIT_WORKFLOW,
@@ -308,6 +318,7 @@ async def start_permit(client: Client, settings: Settings, state: PermitState, p
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             static_summary=f"Residence permit of {state.application_id} (imported)",
+            search_attributes=TypedSearchAttributes([SearchAttributePair(key, given[key.name]) for key in sa.PERMIT]),
         )
     except WorkflowAlreadyStartedError:
         return "already_exists"
@@ -347,8 +358,9 @@ async def import_permits(client: Client, settings: Settings, source: str, *, now
                     "errors": [e.as_dict() for e in errors],
                     "line": record.line,
                 }
+            state = imported_state(permit, chosen, now)
             try:
-                await asyncio.to_thread(register_holder, registry, permit, now)
+                await asyncio.to_thread(register_holder, registry, permit, state, now)
             except ValueError as err:
                 field, _, message = str(err).partition(": ")
                 return {
@@ -358,8 +370,7 @@ async def import_permits(client: Client, settings: Settings, source: str, *, now
                     "errors": [{"field": field, "message": message}],
                     "line": record.line,
                 }
-            state = imported_state(permit, chosen, now)
-            result = await start_permit(client, settings, state, chosen)
+            result = await start_permit(client, settings, state, chosen, today)
             return {
                 "application_id": permit.application_id,
                 "workflow_id": permit_workflow_id(permit.application_id),

@@ -236,6 +236,12 @@ def _validator(trigger: K, body_type: type[Any], validate: Callable[[K, Any], No
     return validator
 
 
+def started_with(keys: Iterable[SearchAttributeKey[Any]]) -> dict[str, Any]:
+    """The search attributes the workflow was started with, by name (an upsert of the same value is skipped)."""
+    given = workflow.info().typed_search_attributes
+    return {key.name: given.get(key) for key in keys if given.get(key) is not None}
+
+
 def upsert_changed(keys: Iterable[SearchAttributeKey[Any]], wanted: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
     """Upsert the search attributes whose value changed (None unsets); returns what is published now.
 

@@ -50,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.letters import LetterActivities
     from activities.permits import PermitActivities
     from activities.registry import RegistryActivities
-    from domain import alerts
     from domain import search_attributes as sa
     from domain.deadlines import add_months
     from domain.messages import (
@@ -60,7 +59,6 @@ with workflow.unsafe.imports_passed_through():
         Recipient,
         RecordCardCollected,
         RecordFineDecision,
-        RecordPermitStatus,
         SendLetter,
         SlotKind,
     )
@@ -87,20 +85,18 @@ with workflow.unsafe.imports_passed_through():
     from domain.permit.rules import PermitRuleError, check_event, replacement_refusal, violation_outcome
     from domain.permit.schedule import (
         due_reminder,
-        extension_window_opens,
         initial_state,
         is_finished,
         local_date,
         new_term,
         next_due,
         permanent_letter_due,
-        start_of_day,
     )
     from domain.permit.state import ApplicationKind, Card, CardStatus, PermitSettings, PermitState, PermitWorkflowInput
     from domain.permit.transitions import PermitStatus, PermitTrigger, PermitType, allowed, rejection
-    from domain.permit.view import EventOutcome, PermitView, details_markdown, view
+    from domain.permit.view import EventOutcome, PermitView, details_markdown, search_attributes, view
     from domain.refusal import REFUSAL_TYPE
-    from workflows.common import EventHandlers, call, register_updates, upsert_changed
+    from workflows.common import EventHandlers, call, register_updates, started_with, upsert_changed
     from workflows.names import PERMIT_WORKFLOW
 
 # Update handlers' failure type when the event is no longer allowed once the handler runs.
@@ -123,11 +119,12 @@ class PermitWorkflow:
         else:
             assert input.handover is not None  # the input model guarantees one of the two
             self._state = initial_state(input.handover, input.settings)
-        self._first_run = input.handover is not None or input.started_from_import
+        # An imported permit's status row was written by the importer with its holder.
+        self._first_run = input.handover is not None
         self._lock = asyncio.Lock()
         self._version = 0
         self._renewed = False
-        self._published: dict[str, Any] = {}
+        self._published: dict[str, Any] = started_with(sa.PERMIT)
         self._said: tuple[str, bool] = ("", False)
         register_updates(PERMIT_EVENT_TABLE, self._accept, self._validate, EventOutcome)
 
@@ -393,18 +390,7 @@ class PermitWorkflow:
         self._changed()
 
     async def _record_status(self, state: PermitState, *, withdrawal_ground: WithdrawalGround | None = None) -> None:
-        await call(
-            PermitActivities.record_permit_status,
-            RecordPermitStatus(
-                application_id=state.application_id,
-                key=f"{state.status.value}-{state.status_changes}",
-                status=state.status,
-                permit_type=state.permit_type,
-                valid_until=state.valid_until,
-                changed_at=workflow.now(),
-                withdrawal_ground=withdrawal_ground,
-            ),
-        )
+        await call(PermitActivities.record_permit_status, fx.status_record(state, workflow.now(), withdrawal_ground))
 
     async def _invalidate(self, card: Card, reason: str, now: datetime) -> None:
         await call(
@@ -478,18 +464,6 @@ class PermitWorkflow:
 
     def _publish(self) -> None:
         state = self._state
-        alert = alerts.permit_alert(
-            expired=state.status is S.EXPIRED,
-            ended=state.status in (S.WITHDRAWN, S.REPLACED_BY_PERMANENT),
-            valid_until=state.valid_until,
-            window_opens=extension_window_opens(state.valid_until),
-            today=local_date(workflow.now()),
-        )
-        wanted = {
-            sa.PERMIT_STATUS.name: state.status.value,
-            sa.PERMIT_VALID_UNTIL.name: start_of_day(state.valid_until),
-            sa.FINE_PROPOSED.name: state.open_fine() is not None,
-            sa.PERMIT_ALERT.name: alert.value,
-        }
+        wanted = search_attributes(state, local_date(workflow.now()))
         self._published = upsert_changed(sa.PERMIT, wanted, self._published)
         workflow.set_current_details(details_markdown(state))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from domain.messages import PermitIssued, RecordViolation, SlotBooking
+from domain.messages import PermitIssued, RecordPermitStatus, RecordViolation, SlotBooking
 from domain.permit.events import (
     AppealDecidedEvent,
     FineDecisionEvent,
@@ -328,4 +328,17 @@ def violation_record(after: PermitState, event: ReportChangeEvent, outcome: Viol
         decided_on=today,
         warning_valid_until=warning.valid_until if warning else None,
         fine_maximum_eur=fine.maximum_eur if fine else None,
+    )
+
+
+def status_record(state: PermitState, at: datetime, withdrawal_ground: WithdrawalGround | None = None) -> RecordPermitStatus:
+    """The registry's record of the permit's current status, keyed so that a retry writes once."""
+    return RecordPermitStatus(
+        application_id=state.application_id,
+        key=f"{state.status.value}-{state.status_changes}",
+        status=state.status,
+        permit_type=state.permit_type,
+        valid_until=state.valid_until,
+        changed_at=at,
+        withdrawal_ground=withdrawal_ground,
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import AwareDatetime, Field
 
+from domain import alerts
+from domain import search_attributes as sa
 from domain.models import Model
-from domain.permit.schedule import extension_window_opens, is_finished, local_date, permanent_letter_due
+from domain.permit.schedule import extension_window_opens, is_finished, local_date, permanent_letter_due, start_of_day
 from domain.permit.state import ApplicationKind, CardStatus, Fine, PermitState, PermitWarning, Refusal
 from domain.permit.transitions import TERMINAL, PermitStatus, PermitTrigger, PermitType
 
@@ -188,3 +191,21 @@ def details_markdown(state: PermitState) -> str:
 
 def _months(n: int) -> str:
     return f"{n} month" if n == 1 else f"{n} months"
+
+
+def search_attributes(state: PermitState, today: date) -> dict[str, Any]:
+    """The permit's search attributes by name: what the workflow publishes, and what
+    ``starter.py import-permits`` starts an imported permit with (no personal data)."""
+    alert = alerts.permit_alert(
+        expired=state.status is PermitStatus.EXPIRED,
+        ended=state.status in (PermitStatus.WITHDRAWN, PermitStatus.REPLACED_BY_PERMANENT),
+        valid_until=state.valid_until,
+        window_opens=extension_window_opens(state.valid_until),
+        today=today,
+    )
+    return {
+        sa.PERMIT_STATUS.name: state.status.value,
+        sa.PERMIT_VALID_UNTIL.name: start_of_day(state.valid_until),
+        sa.FINE_PROPOSED.name: state.open_fine() is not None,
+        sa.PERMIT_ALERT.name: alert.value,
+    }

@@ -7,6 +7,7 @@ the holder is in the registry, not in the workflow id.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -95,3 +96,37 @@ def test_import_starts_each_permit_in_its_state_once(stack: DevStack, tmp_path: 
     with sqlite3.connect(stack.data_dir / "registry.sqlite3") as db:
         holders = db.execute("SELECT application_id, family_name FROM applicants ORDER BY application_id").fetchall()
     assert holders == [("IMP-2021-000001", "Voorbeeldig"), ("IMP-2021-000002", "Voorbeeldig")]
+
+
+async def test_an_imported_permit_costs_one_workflow_task_and_is_listed_at_once(stack: DevStack, tmp_path: Path) -> None:
+    """Decision 0054: the import writes the status row with the holder and starts the workflow
+    with its search attributes, so a permit with nothing due runs one workflow task (its timer)
+    and no activity, and the operators' views list it as soon as it is started."""
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import Client
+
+    record = permit("IMP-2021-000004", "III-VAB12CD36", str(add_months(TODAY, 20)))
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    assert stack.starter("import-permits", str(source)).returncode == 0
+    client = await Client.connect(stack.address)  # event types and search attributes only: no key needed
+    listed = [w.id async for w in client.list_workflows("WorkflowId = 'permit-IMP-2021-000004' AND PermitStatus = 'active'")]
+    assert listed == ["permit-IMP-2021-000004"]
+    handle = client.get_workflow_handle("permit-IMP-2021-000004")
+    deadline = time.monotonic() + 30
+    kinds: list[str] = []
+    while time.monotonic() < deadline:
+        kinds = [EventType.Name(e.event_type) async for e in handle.fetch_history_events()]
+        if "EVENT_TYPE_TIMER_STARTED" in kinds:
+            break
+        await asyncio.sleep(0.2)
+    assert kinds == [
+        "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
+        "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED",
+        "EVENT_TYPE_WORKFLOW_TASK_STARTED",
+        "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+        "EVENT_TYPE_TIMER_STARTED",
+    ]
+    with sqlite3.connect(stack.data_dir / "registry.sqlite3") as db:
+        rows = db.execute("SELECT status FROM permit_status_changes WHERE application_id = 'IMP-2021-000004'").fetchall()
+    assert rows == [("active",)]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from activities.permits import PermitStatusChangeRow
 from activities.registry_db import ApplicantRow, CaseRow, PermitRow, Registry
 from domain.deadlines import add_months
 from domain.permit.schedule import local_date, next_due
@@ -142,20 +143,23 @@ def test_broken_json_is_a_field_error() -> None:
     assert errors
 
 
-def test_the_holder_goes_to_the_registry_once(tmp_path: Any) -> None:
+def test_the_holder_and_the_status_go_to_the_registry_once(tmp_path: Any) -> None:
+    """The import writes what a first run would record (the workflow then records nothing)."""
     registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
     registry.migrate()
     permit = parsed()
-    register_holder(registry, permit, NOW)
-    register_holder(registry, permit, NOW)  # a batch run again
+    register_holder(registry, permit, imported_state(permit, PermitSettings(), NOW), NOW)
+    register_holder(registry, permit, imported_state(permit, PermitSettings(), NOW), NOW)  # a batch run again
     with registry.transaction() as session:
         assert session.query(CaseRow).count() == 1
         assert session.query(PermitRow).count() == 1
         applicant = session.query(ApplicantRow).one()
         assert (applicant.v_number, applicant.family_name) == ("1234567890", "Voorbeeld")
+        status = session.query(PermitStatusChangeRow).one()
+        assert (status.status, status.key) == ("active", "active-1")
     other = parsed(application_id="HASA-2022-000778")
     with pytest.raises(ValueError, match="document_number: already registered to another case"):
-        register_holder(registry, other, NOW)
+        register_holder(registry, other, imported_state(other, PermitSettings(), NOW), NOW)
     registry.dispose()
 
 
