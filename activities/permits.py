@@ -18,12 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
+from sqlalchemy import Numeric, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.registry_db import PERMIT_INVALID, Base, PermitRow, Registry, UTCDateTime, new_row, require_case, utcnow
+from activities.registry_db import PERMIT_INVALID, Base, OfCase, PermitRow, Registry, new_row, require_case, utcnow
 from domain.messages import (
     CardCollected,
     DocumentInvalidated,
@@ -50,68 +50,60 @@ FINE_ABOVE_MAXIMUM = "FineAboveMaximum"
 VIOLATION_CONFLICT = "ViolationConflict"
 
 
-class PermitStatusChangeRow(Base):
+class PermitStatusChangeRow(OfCase, Base):
     """Each status the permit has had, as the workflow reported it."""
 
     __tablename__ = "permit_status_changes"
     __table_args__ = (UniqueConstraint("application_id", "key"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
     key: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
     permit_type: Mapped[str] = mapped_column(String(4))
-    valid_until: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date]
     withdrawal_ground: Mapped[str | None] = mapped_column(String(32))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
 
 
-class InvalidDocumentRow(Base):
+class InvalidDocumentRow(OfCase, Base):
     """A document number that is invalid for good (lost, stolen, damaged, withdrawn)."""
 
     __tablename__ = "permit_invalid_documents"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_number: Mapped[str] = mapped_column(String(16), unique=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
     reason: Mapped[str] = mapped_column(String(32))
-    invalidated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    invalidated_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
 
 
-class PermitViolationRow(Base):
+class PermitViolationRow(OfCase, Base):
     """A late report of a change: a warning, or a fine proposal and its decision."""
 
     __tablename__ = "permit_violations"
     __table_args__ = (UniqueConstraint("application_id", "sequence"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
-    sequence: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int]
     outcome: Mapped[str] = mapped_column(String(16))
     change_kind: Mapped[str] = mapped_column(String(100))
-    occurred_on: Mapped[date] = mapped_column(Date)
-    reported_on: Mapped[date] = mapped_column(Date)
-    decided_on: Mapped[date] = mapped_column(Date)
-    warning_valid_until: Mapped[date | None] = mapped_column(Date)
+    occurred_on: Mapped[date]
+    reported_on: Mapped[date]
+    decided_on: Mapped[date]
+    warning_valid_until: Mapped[date | None]
     fine_maximum_eur: Mapped[Decimal | None] = mapped_column(Numeric(9, 2))
     fine_status: Mapped[str | None] = mapped_column(String(16))
     fine_amount_eur: Mapped[Decimal | None] = mapped_column(Numeric(9, 2))
-    fine_decided_on: Mapped[date | None] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fine_decided_on: Mapped[date | None]
+    recorded_at: Mapped[datetime]
 
 
-class CardCollectionRow(Base):
+class CardCollectionRow(OfCase, Base):
     """A card handed over at the desk."""
 
     __tablename__ = "permit_card_collections"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_number: Mapped[str] = mapped_column(String(16), unique=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
-    collected_on: Mapped[date] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    collected_on: Mapped[date]
+    recorded_at: Mapped[datetime]
 
 
 def add_status_change(session: Session, request: RecordPermitStatus) -> bool:

@@ -30,8 +30,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import (
-    Boolean,
-    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -114,7 +112,18 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
+    """Every table has an integer ``id``; every datetime column holds an aware instant."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+
+
+class OfCase:
+    """A table whose rows belong to one case (many rows per case)."""
+
+    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"), sort_order=-1)
 
 
 _Row = TypeVar("_Row", bound=Base)
@@ -148,16 +157,15 @@ class CaseRow(Base):
 
     __tablename__ = "cases"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[str] = mapped_column(String(32), unique=True)
     policy_version: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    decide_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime]
+    decide_by: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     phase: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str | None] = mapped_column(String(32))
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registered_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
 
 
 class ApplicantRow(Base):
@@ -165,25 +173,22 @@ class ApplicantRow(Base):
 
     __tablename__ = "applicants"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"), unique=True)
     v_number: Mapped[str] = mapped_column(String(10))
     bsn: Mapped[str | None] = mapped_column(String(9))
     family_name: Mapped[str] = mapped_column(String(200))
     given_names: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    date_of_birth: Mapped[date]
     nationality: Mapped[str] = mapped_column(String(3))
     language: Mapped[str] = mapped_column(String(16))
     lawyer_name: Mapped[str | None] = mapped_column(String(200))
     lawyer_email: Mapped[str | None] = mapped_column(String(254))
 
 
-class DocumentRow(Base):
+class DocumentRow(OfCase, Base):
     __tablename__ = "documents"
     __table_args__ = (UniqueConstraint("application_id", "doc_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
     doc_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     filename: Mapped[str] = mapped_column(String(255))
@@ -191,8 +196,8 @@ class DocumentRow(Base):
     language: Mapped[str] = mapped_column(String(16))
     translation_of: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64))
-    size_bytes: Mapped[int | None] = mapped_column(Integer)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size_bytes: Mapped[int | None]
+    recorded_at: Mapped[datetime]
 
 
 class SlotRow(Base):
@@ -217,66 +222,59 @@ class SlotRow(Base):
         Index("ix_slots_free", "kind", "booked_by", "starts_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    starts_at: Mapped[datetime]
     location: Mapped[str] = mapped_column(String(120))
     interpreter_language: Mapped[str | None] = mapped_column(String(16))
     booked_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("cases.application_id"))
     purpose: Mapped[str | None] = mapped_column(String(64))
-    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    booked_at: Mapped[datetime | None]
 
 
-class DecisionRow(Base):
+class DecisionRow(OfCase, Base):
     """A decision (besluit) or an intended decision (voornemen, ``final`` false)."""
 
     __tablename__ = "decisions"
     __table_args__ = (UniqueConstraint("application_id", "sequence", "final"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
-    sequence: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int]
     outcome: Mapped[str] = mapped_column(String(32))
-    final: Mapped[bool] = mapped_column(Boolean)
+    final: Mapped[bool]
     grounds: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(200))
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime]
     policy_version: Mapped[str] = mapped_column(String(32))
-    respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    appeal_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    respond_by: Mapped[datetime | None]
+    appeal_by: Mapped[datetime | None]
+    recorded_at: Mapped[datetime]
 
 
-class PermitRow(Base):
+class PermitRow(OfCase, Base):
     __tablename__ = "permits"
     __table_args__ = (UniqueConstraint("application_id", "purpose"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_number: Mapped[str] = mapped_column(String(16), unique=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
     purpose: Mapped[str] = mapped_column(String(64))
     permit_type: Mapped[str] = mapped_column(String(4))
-    valid_from: Mapped[date] = mapped_column(Date)
-    valid_until: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date]
+    valid_until: Mapped[date]
     status: Mapped[str] = mapped_column(String(16))
     endorsement: Mapped[str] = mapped_column(String(200))
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime]
 
 
-class LetterRow(Base):
+class LetterRow(OfCase, Base):
     """The outbox: one row per letter file written, so a retry never sends it twice."""
 
     __tablename__ = "letters"
     __table_args__ = (UniqueConstraint("application_id", "key", "recipient"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.application_id"))
     key: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(32))
     path: Mapped[str] = mapped_column(String(400))
     sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime]
 
 
 def full_metadata() -> MetaData:
