@@ -118,14 +118,19 @@ class PendingApplication(Record):
     civic_integration_met: bool | None = None
 
 
-class PermitWarning(Record):
-    sequence: int
+class Violation(Record):
+    """What a warning and a fine share: the change reported late (or a serious violation)."""
+
+    sequence: int  # of its kind: the n-th warning, the n-th fine
     violation: int = Field(description="the violation number (warnings and fines share the count)")
-    issued_on: date
-    valid_until: date
     change_kind: str
     occurred_on: date
     reported_on: date
+
+
+class PermitWarning(Violation):
+    issued_on: date
+    valid_until: date
 
 
 class FineStatus(enum.StrEnum):
@@ -134,15 +139,10 @@ class FineStatus(enum.StrEnum):
     NOT_IMPOSED = "not_imposed"
 
 
-class Fine(Record):
-    sequence: int
-    violation: int = Field(description="the violation number (warnings and fines share the count)")
+class Fine(Violation):
     proposed_on: date
     maximum_eur: Decimal
     less_serious: bool
-    change_kind: str
-    occurred_on: date
-    reported_on: date
     status: FineStatus = FineStatus.PROPOSED
     amount_eur: Decimal | None = None
     decided_on: date | None = None
