@@ -1,44 +1,48 @@
 """Property-based, stateful: random event sequences against the application and permit workflows.
 
-A hypothesis ``RuleBasedStateMachine`` drives one case per example on a time-skipping test
-server of its own, with the test fakes: every event of the event table
-(``domain.steps.APPLICATION_EVENTS``, so a new row is fuzzed without touching this file),
-with valid and invalid bodies, in any order, some sent concurrently, and time jumps across
-the repair period, the response period, the appeal window and the decision deadline.
+A hypothesis ``RuleBasedStateMachine`` drives one case (or one permit) per example on a
+time-skipping test server of its own, with the test fakes: every event of the machine's
+event table (``domain.steps.APPLICATION_EVENTS``, ``domain.permit.events.PERMIT_EVENT_TABLE``,
+so a new row is fuzzed without touching this file), with valid and invalid bodies, in any
+order, some sent concurrently, and time jumps across the periods and deadlines.
 
-After every step:
+One loop (``EventSequences``) serves both workflows; each subject says how it starts, what
+its state is, how its bodies are drawn and how it is brought to an end.  After every step:
 
 * no workflow task failed (the history has no ``WorkflowTaskFailed``);
-* the status query answers, and its phase is one the transition table knows;
-* an accepted event was one the phase before allowed, and the phase after is reachable
+* the status query answers, and its phase (status) is one the transition table knows;
+* an accepted event was one the state before allowed, and the state after is reachable
   from its edge (by the workflow's own steps); a refused one came with a reason and left
-  the phase as it was;
-* the deadlines fit the phase: a phase that waits on a deadline (``PHASE_DEADLINES``) shows
-  it, a closed case shows none of them.
+  the state as it was;
+* what the subject adds: the application's deadlines fit its phase (a phase that waits on a
+  deadline, ``PHASE_DEADLINES``, shows it; a closed case shows none of them); a finished
+  permit is in a terminal status.
 
-At the end of each example the case is brought to an end (withdrawn, collected, or its
-periods run out); it finishes, and every accepted update completed.  The numbers of
-examples, steps, accepted and refused events are printed.  ``HYPOTHESIS_PROFILE=
-stateful-long`` runs many more examples than CI's small budget.
+At the end of each example the case or permit is brought to an end (withdrawn, collected,
+decided, or its periods run out); it finishes, and every accepted update completed.  The
+numbers of examples, steps, accepted and refused events are printed.
+``HYPOTHESIS_PROFILE=stateful-long`` runs many more examples than CI's small budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
 import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Mapping
 from concurrent.futures import Future
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -68,6 +72,7 @@ from workflows.application import ApplicationWorkflow
 from workflows.permit import PermitWorkflow
 
 T = TypeVar("T")
+S = TypeVar("S", bound=enum.StrEnum)
 
 settings.register_profile(
     "stateful-ci",
@@ -84,32 +89,38 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 PROFILE = "stateful-long" if os.environ.get("HYPOTHESIS_PROFILE") == "stateful-long" else "stateful-ci"
-COUNTS: Counter[str] = Counter()
-PERMIT_COUNTS: Counter[str] = Counter()
 
-EVENTS = {event.name: event for event in APPLICATION_EVENTS.values()}
-HUMAN = frozenset(EVENT_WHEN)
-# Deadlines a phase waits on; a closed case shows none of them.
-WAITED_ON = {phase.value: deadline.kind.value for phase, deadline in PHASE_DEADLINES.items()}
-PERIODS = {DeadlineKind.REPAIR_BY.value, DeadlineKind.RESPOND_BY.value, DeadlineKind.APPEAL_BY.value}
+INVALID_BODIES: st.SearchStrategy[Any] = st.sampled_from(
+    [{}, {"unexpected": 1}, {"outcome": "maybe", "grounds": " ", "decided_by": ""}, {"held_on": "yesterday"}, []]
+)
 
 
-# Phases the workflow leaves on its own, through activities, without an event or a timer.
-TRANSIENT = frozenset({Phase.REGISTERING, Phase.CHECKING_DOCUMENTS, Phase.AWAITING_INTERVIEW_SLOT})
-
-
-def reachable_by_itself(phases: frozenset[Phase]) -> frozenset[Phase]:
-    """``phases`` and every phase the workflow reaches from them by its own triggers (no event)."""
-    seen = set(phases)
-    frontier = list(phases)
+def reachable_by_itself(
+    table: Mapping[S, Mapping[Any, frozenset[S]]], human: frozenset[Any], states: frozenset[S]
+) -> frozenset[S]:
+    """``states`` and every state the workflow reaches from them by its own triggers (no event)."""
+    seen = set(states)
+    frontier = list(states)
     while frontier:
-        phase = frontier.pop()
-        for trigger, targets in TRANSITIONS[phase].items():
-            if trigger not in HUMAN:
+        state = frontier.pop()
+        for trigger, targets in table[state].items():
+            if trigger not in human:
                 for target in targets - seen:
                     seen.add(target)
                     frontier.append(target)
     return frozenset(seen)
+
+
+def body_fields(
+    model: type[BaseModel], fields: Mapping[str, st.SearchStrategy[Any]], words: st.SearchStrategy[str]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Draws for a body of ``model``: its required fields and the optional ones ``fields`` knows.
+
+    A row added to the event table later with fields unknown here: its required fields get words.
+    """
+    return st.fixed_dictionaries(
+        {name: fields.get(name, words) for name, f in model.model_fields.items() if f.is_required() or name in fields}
+    )
 
 
 class Runtime:
@@ -182,6 +193,248 @@ def rt() -> Runtime:
     return RUNTIME
 
 
+# --- the loop both workflows share ------------------------------------------------------------
+
+
+class EventSequences(RuleBasedStateMachine):
+    """Random events, concurrent events and time jumps against one workflow, with the checks above.
+
+    A subject sets the class attributes and implements the hooks below the rules.
+    """
+
+    NAME: ClassVar[str]  # for the printed counts
+    COUNTS: ClassVar[Counter[str]]
+    TABLE: ClassVar[Mapping[Any, Mapping[Any, frozenset[Any]]]]  # the transition table
+    TRIGGER: ClassVar[type[enum.StrEnum]]
+    HUMAN: ClassVar[frozenset[Any]]  # the triggers sent as events
+    EVENT_NAMES: ClassVar[list[str]]
+    SPECS: ClassVar[st.SearchStrategy[dict[str, dict[str, Any]]]]  # a body for every event
+    VIEW: ClassVar[type[BaseModel]]  # what the status query and the workflow's result return
+    RESULT: ClassVar[type[BaseModel]]  # what an accepted update returns
+    JUMP_DAYS: ClassVar[list[int]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workflow_id = ""
+        self.started: WorkflowHandle[Any, Any] | None = None  # its result() follows continue-as-new
+        self.last: Any = None
+        self.COUNTS["examples"] += 1
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        # Without a run id: the latest run, also after continue-as-new.
+        return rt().client.get_workflow_handle(self.workflow_id)
+
+    def view(self) -> Any:
+        current = rt().run(self.handle.query("status", result_type=self.VIEW))
+        assert isinstance(current, self.VIEW)
+        return current
+
+    def reachable(self, states: frozenset[Any]) -> frozenset[Any]:
+        return reachable_by_itself(self.TABLE, self.HUMAN, states)
+
+    def open(self) -> bool:
+        return self.last is not None and not self.finished(self.last)
+
+    def send(self, event: str, body: Any) -> Any:
+        """The update's result after the event, or the reason (a str) it was refused."""
+        try:
+            return rt().run(self.handle.execute_update(event, body, result_type=self.RESULT))
+        except RPCError as closed:  # a finished workflow takes no update at all
+            reason, finished = str(closed), True
+        except WorkflowUpdateFailedError as refused:
+            cause = refused.cause
+            reason, finished = (cause.message if isinstance(cause, ApplicationError) else str(cause)), False
+        assert reason.strip(), f"{event} refused without a reason"
+        if finished:
+            assert "completed" in reason.lower(), reason
+        return reason
+
+    def check_accepted(self, event: str, before: Any, result: Any) -> None:
+        edges = self.TABLE[before]
+        trigger = self.TRIGGER(event)
+        assert trigger in edges, f"{event} accepted in {before}"
+        after = self.result_state(result)
+        assert after in self.reachable(edges[trigger]), f"{before} --{event}--> {after}"
+
+    def count(self, result: Any) -> None:
+        self.COUNTS["steps"] += 1
+        self.COUNTS["refused" if isinstance(result, str) else "accepted"] += 1
+
+    # --- rules -----------------------------------------------------------------------------
+
+    @initialize()
+    def begin(self) -> None:
+        self.start()
+        self.last = self.settle()
+
+    @rule(valid=st.booleans(), data=st.data())
+    def send_an_event(self, valid: bool, data: st.DataObject) -> None:
+        event = data.draw(st.sampled_from(self.EVENT_NAMES), label="event")
+        spec = data.draw(self.spec(event) if valid else INVALID_BODIES, label="body")
+        if not self.open():
+            return  # a finished workflow: the rule stays enabled (no flaky precondition) but sends nothing
+        before = self.settle()
+        result = self.send(event, self.build(event, spec, before, rt().today()) if valid else spec)
+        self.count(result)
+        if isinstance(result, str):
+            now = self.state_of(self.view())
+            assert now in self.reachable(frozenset({self.state_of(before)})), f"refused {event} moved it: {result}"
+            return
+        self.check_accepted(event, self.state_of(before), result)
+
+    @rule(pick=st.integers(min_value=0, max_value=50), data=st.data())
+    def send_an_event_the_state_takes(self, pick: int, data: st.DataObject) -> None:
+        """Mostly an event the table says the state takes, so that cases get far."""
+        specs = data.draw(self.SPECS)  # a body for every event: what is drawn never depends on the state
+        if not self.open():
+            return
+        before = self.settle()
+        takes = sorted(t.value for t in self.TABLE[self.state_of(before)] if t in self.HUMAN)
+        if not takes:
+            return
+        event = takes[pick % len(takes)]
+        result = self.send(event, self.build(event, specs[event], before, rt().today()))
+        self.count(result)
+        if not isinstance(result, str):
+            self.check_accepted(event, self.state_of(before), result)
+
+    @rule(data=st.data())
+    def send_concurrently(self, data: st.DataObject) -> None:
+        events = data.draw(st.lists(st.sampled_from(self.EVENT_NAMES), min_size=2, max_size=3), label="events")
+        specs = [data.draw(self.spec(event)) for event in events]
+        if not self.open():
+            return
+        before = self.settle()
+        today = rt().today()
+        bodies = [self.build(e, spec, before, today) for e, spec in zip(events, specs, strict=True)]
+        handle, result_type = self.handle, self.RESULT
+
+        async def all_at_once() -> list[Any]:
+            return await asyncio.gather(
+                *(handle.execute_update(e, b, result_type=result_type) for e, b in zip(events, bodies, strict=True)),
+                return_exceptions=True,
+            )
+
+        results = rt().run(all_at_once())
+        self.COUNTS["steps"] += 1
+        edges = self.TABLE[self.state_of(before)]
+        for event, result in zip(events, results, strict=True):
+            if isinstance(result, self.RESULT):
+                self.COUNTS["accepted"] += 1
+                assert self.TRIGGER(event) in edges or any(isinstance(r, self.RESULT) and r is not result for r in results), (
+                    f"{event} accepted in {self.state_of(before)}"
+                )
+            else:
+                self.COUNTS["refused"] += 1
+                assert isinstance(result, WorkflowUpdateFailedError | RPCError), repr(result)
+
+    @rule(data=st.data())
+    def time_passes(self, data: st.DataObject) -> None:
+        rt().sleep(timedelta(days=data.draw(st.sampled_from(self.JUMP_DAYS), label="days")))
+        self.COUNTS["steps"] += 1
+        self.COUNTS["time jumps"] += 1
+
+    @invariant()
+    def it_is_consistent(self) -> None:
+        if self.started is None:
+            return
+        history = rt().run(self.handle.fetch_history())
+        failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+        assert failed == [], "a workflow task failed"
+        closed = any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED for e in history.events)
+        current = rt().run(self.started.result()) if closed else self.view()
+        assert self.state_of(current) in self.TABLE
+        self.check(current)
+        self.last = current
+
+    def teardown(self) -> None:
+        try:
+            self._finish()
+        finally:
+            rt().end()
+
+    def _finish(self) -> None:
+        if self.started is None:
+            return
+        for _ in range(30):
+            current = self.view()
+            if self.finished(current):
+                break
+            self.step_to_end(current)
+        assert self.finished(self.view()), f"it did not end: {self.state_of(self.view())}"
+        final = rt().run(self.started.result(), timeout=120)
+        assert self.finished(final)
+        history = rt().run(self.handle.fetch_history())
+        kinds = Counter(e.event_type for e in history.events)
+        assert (
+            kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+            == kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
+        ), "an accepted update never completed"
+        assert kinds[EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED] == 0
+
+    # --- what each subject says ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the workflow: set ``workflow_id`` and ``started``."""
+        raise NotImplementedError
+
+    def settle(self) -> Any:
+        """The view once the workflow has finished the steps it takes on its own."""
+        return self.view()
+
+    def state_of(self, view: Any) -> Any:
+        raise NotImplementedError
+
+    def result_state(self, result: Any) -> Any:
+        raise NotImplementedError
+
+    def finished(self, view: Any) -> bool:
+        raise NotImplementedError
+
+    def spec(self, event: str) -> st.SearchStrategy[dict[str, Any]]:
+        raise NotImplementedError
+
+    def build(self, event: str, spec: dict[str, Any], before: Any, today: date) -> Model | dict[str, Any]:
+        """The body for ``spec`` (dates resolved); the raw dict where the model refuses it."""
+        raise NotImplementedError
+
+    def check(self, view: Any) -> None:
+        """What the subject adds to the invariant."""
+
+    def step_to_end(self, view: Any) -> None:
+        """One step towards the end: an event that ends it, or time."""
+        raise NotImplementedError
+
+
+def run_machine(machine: type[EventSequences], capsys: pytest.CaptureFixture[str]) -> None:
+    counts = machine.COUNTS
+    counts.clear()
+    run_state_machine_as_test(machine, settings=settings.get_profile(PROFILE))
+    with capsys.disabled():
+        sys.stdout.write(
+            f"\nstateful {machine.NAME} ({PROFILE}): {counts['examples']} examples, {counts['steps']} steps, "
+            f"{counts['accepted']} events accepted, {counts['refused']} refused, {counts['time jumps']} time jumps\n"
+        )
+    assert counts["accepted"] > 0
+    assert counts["refused"] > 0
+
+
+# pyproject's 300 s per test is CI's budget; the long profile runs for many minutes.
+LONG = pytest.mark.timeout(3600 if PROFILE == "stateful-long" else 300)
+
+
+# --- the application --------------------------------------------------------------------------
+
+EVENTS = {event.name: event for event in APPLICATION_EVENTS.values()}
+# Deadlines a phase waits on; a closed case shows none of them.
+WAITED_ON = {phase.value: deadline.kind.value for phase, deadline in PHASE_DEADLINES.items()}
+PERIODS = {DeadlineKind.REPAIR_BY.value, DeadlineKind.RESPOND_BY.value, DeadlineKind.APPEAL_BY.value}
+# Phases the workflow leaves on its own, through activities, without an event or a timer.
+TRANSIENT = frozenset({Phase.REGISTERING, Phase.CHECKING_DOCUMENTS, Phase.AWAITING_INTERVIEW_SLOT})
+
 # Date fields take a symbolic choice, resolved against the case when the body is sent, so
 # that what hypothesis draws never depends on the server (shrinking replays the draws).
 _DATE_CHOICES = st.sampled_from(["today", "interview", "permit", "yesterday"])
@@ -202,7 +455,6 @@ def _resolve(value: Any, status: CaseStatus, today: date) -> Any:
 
 def body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
     """The fields of a body the event's model accepts (dates symbolic; see ``_resolve``)."""
-    model = EVENTS[event].body
     words = st.sampled_from(["new elements assessed", "the file suffices", "credible", "going home"])
     documents = st.lists(
         st.fixed_dictionaries(
@@ -234,261 +486,94 @@ def body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
         "result": st.sampled_from(["annulled", "upheld"]),
         "collected_on": _DATE_CHOICES,
     }
-    # A row added to the table later with fields unknown here: its required fields get words.
-    return st.fixed_dictionaries(
-        {name: fields.get(name, words) for name, f in model.model_fields.items() if f.is_required() or name in fields}
-    )
+    return body_fields(EVENTS[event].body, fields, words)
 
 
-def build_body(event: str, spec: dict[str, Any], status: CaseStatus, today: date) -> Model | dict[str, Any]:
-    """The model for ``spec`` with its dates resolved; the raw dict where the model refuses it."""
-    raw = {k: _resolve(v, status, today) for k, v in spec.items()}
-    try:
-        return EVENTS[event].body.model_validate(raw)
-    except ValueError:
-        return raw  # sent as it is: the worker refuses it
+class ApplicationCase(EventSequences):
+    NAME = "application"
+    COUNTS: ClassVar[Counter[str]] = Counter()
+    TABLE = TRANSITIONS
+    TRIGGER = Trigger
+    HUMAN = frozenset(EVENT_WHEN)
+    EVENT_NAMES = sorted(EVENTS)
+    SPECS = st.fixed_dictionaries({event: body_spec(event) for event in sorted(EVENTS)})
+    VIEW = CaseStatus
+    RESULT = CaseStatus
+    JUMP_DAYS: ClassVar[list[int]] = [1, 8, 15, 29, 43, 61, 120]
 
-
-ALL_SPECS = st.fixed_dictionaries({event: body_spec(event) for event in sorted(EVENTS)})
-
-INVALID_BODIES: st.SearchStrategy[Any] = st.sampled_from(
-    [{}, {"unexpected": 1}, {"outcome": "maybe", "grounds": " ", "decided_by": ""}, {"held_on": "yesterday"}, []]
-)
-
-
-class ApplicationCase(RuleBasedStateMachine):
-    def __init__(self) -> None:
-        super().__init__()
-        self.handle: WorkflowHandle[Any, CaseStatus] | None = None
-        self.last: CaseStatus | None = None
-        COUNTS["examples"] += 1
-
-    # --- helpers ---------------------------------------------------------------------------
-
-    def status(self) -> CaseStatus:
-        assert self.handle is not None
-        current = rt().run(self.handle.query(ApplicationWorkflow.status, result_type=CaseStatus))
-        assert isinstance(current, CaseStatus)
-        return current
-
-    def today(self) -> date:
-        return rt().today()
+    def start(self) -> None:
+        rt().begin([ApplicationWorkflow, FakePermitWorkflow])
+        app = make_application()
+        self.workflow_id = application_workflow_id(app.application_id)
+        self.started = rt().run(
+            rt().client.start_workflow(
+                ApplicationWorkflow.run,
+                ApplicationInput(application=app, options=CaseOptions()),
+                id=self.workflow_id,
+                task_queue=rt().task_queue,
+            )
+        )
 
     def settle(self) -> CaseStatus:
-        """The status once the case has finished the steps it takes on its own (activities)."""
-        current = self.status()
+        current: CaseStatus = self.view()
         for _ in range(100):
             if Phase(current.phase) not in TRANSIENT:
                 break
             rt().run(asyncio.sleep(0.05))
-            current = self.status()
+            current = self.view()
         return current
 
-    def open(self) -> bool:
-        return self.last is not None and not self.last.closed
+    def state_of(self, view: CaseStatus) -> Phase:
+        return Phase(view.phase)
 
-    def send(self, event: str, body: Any) -> CaseStatus | str:
-        """The case after the event, or the reason it was refused."""
-        assert self.handle is not None
+    def result_state(self, result: CaseStatus) -> Phase:
+        return Phase(result.phase)
+
+    def finished(self, view: CaseStatus) -> bool:
+        return view.closed
+
+    def spec(self, event: str) -> st.SearchStrategy[dict[str, Any]]:
+        return body_spec(event)
+
+    def build(self, event: str, spec: dict[str, Any], before: CaseStatus, today: date) -> Model | dict[str, Any]:
+        raw = {k: _resolve(v, before, today) for k, v in spec.items()}
         try:
-            return rt().run(self.handle.execute_update(event, body, result_type=CaseStatus))
-        except RPCError as closed:  # a finished workflow takes no update at all
-            reason, finished = str(closed), True
-        except WorkflowUpdateFailedError as refused:
-            cause = refused.cause
-            reason, finished = (cause.message if isinstance(cause, ApplicationError) else str(cause)), False
-        assert reason.strip(), f"{event} refused without a reason"
-        if finished:
-            assert "completed" in reason.lower(), reason
-        return reason
+            return EVENTS[event].body.model_validate(raw)
+        except ValueError:
+            return raw  # sent as it is: the worker refuses it
 
-    # --- rules -----------------------------------------------------------------------------
-
-    @initialize()
-    def start(self) -> None:
-        rt().begin([ApplicationWorkflow, FakePermitWorkflow])
-        app = make_application()
-        self.handle = rt().run(
-            rt().client.start_workflow(
-                ApplicationWorkflow.run,
-                ApplicationInput(application=app, options=CaseOptions()),
-                id=application_workflow_id(app.application_id),
-                task_queue=rt().task_queue,
-            )
-        )
-        self.last = self.settle()
-
-    @rule(event=st.sampled_from(sorted(EVENTS)), valid=st.booleans(), data=st.data())
-    def send_an_event(self, event: str, valid: bool, data: st.DataObject) -> None:
-        spec = data.draw(body_spec(event) if valid else INVALID_BODIES)
-        if not self.open():
-            return  # a finished case: the rule stays enabled (no flaky precondition) but sends nothing
-        before = self.settle()
-        body = build_body(event, spec, before, self.today()) if valid else spec
-        after = self.send(event, body)
-        COUNTS["steps"] += 1
-        if isinstance(after, str):
-            COUNTS["refused"] += 1
-            now = Phase(self.status().phase)
-            assert now in reachable_by_itself(frozenset({Phase(before.phase)})), f"refused {event} moved the case: {after}"
-            return
-        COUNTS["accepted"] += 1
-        trigger = Trigger(event)
-        edges = TRANSITIONS[Phase(before.phase)]
-        assert trigger in edges, f"{event} accepted in {before.phase}"
-        assert Phase(after.phase) in reachable_by_itself(edges[trigger]), f"{before.phase} --{event}--> {after.phase}"
-
-    @rule(pick=st.integers(min_value=0, max_value=50), data=st.data())
-    def send_an_event_the_phase_takes(self, pick: int, data: st.DataObject) -> None:
-        """Mostly an event the table says the phase takes, so that cases get far."""
-        specs = data.draw(ALL_SPECS)  # a body for every event: what is drawn never depends on the phase
-        if not self.open():
-            return
-        before = self.settle()
-        takes = sorted(t.value for t in TRANSITIONS[Phase(before.phase)] if t in HUMAN)
-        if not takes:
-            return
-        event = takes[pick % len(takes)]
-        after = self.send(event, build_body(event, specs[event], before, self.today()))
-        COUNTS["steps"] += 1
-        if isinstance(after, str):
-            COUNTS["refused"] += 1
-            return
-        COUNTS["accepted"] += 1
-        edges = TRANSITIONS[Phase(before.phase)]
-        assert Phase(after.phase) in reachable_by_itself(edges[Trigger(event)]), f"{before.phase} --{event}--> {after.phase}"
-
-    @rule(events=st.lists(st.sampled_from(sorted(EVENTS)), min_size=2, max_size=3), data=st.data())
-    def send_concurrently(self, events: list[str], data: st.DataObject) -> None:
-        assert self.handle is not None
-        specs = [data.draw(body_spec(event)) for event in events]
-        if not self.open():
-            return
-        before = self.settle()
-        today = self.today()
-        bodies = [build_body(e, spec, before, today) for e, spec in zip(events, specs, strict=True)]
-        handle = self.handle
-
-        async def all_at_once() -> list[Any]:
-            return await asyncio.gather(
-                *(handle.execute_update(e, b, result_type=CaseStatus) for e, b in zip(events, bodies, strict=True)),
-                return_exceptions=True,
-            )
-
-        results = rt().run(all_at_once())
-        COUNTS["steps"] += 1
-        for event, result in zip(events, results, strict=True):
-            if isinstance(result, CaseStatus):
-                COUNTS["accepted"] += 1
-                assert Trigger(event) in TRANSITIONS[Phase(before.phase)] or any(
-                    isinstance(r, CaseStatus) and r is not result for r in results
-                ), f"{event} accepted in {before.phase}"
-            else:
-                COUNTS["refused"] += 1
-                assert isinstance(result, WorkflowUpdateFailedError | RPCError), repr(result)
-
-    @rule(days=st.sampled_from([1, 8, 15, 29, 43, 61, 120]))
-    def time_passes(self, days: int) -> None:
-        rt().sleep(timedelta(days=days))
-        COUNTS["steps"] += 1
-        COUNTS["time jumps"] += 1
-
-    # --- invariants ------------------------------------------------------------------------
-
-    @invariant()
-    def the_case_is_consistent(self) -> None:
-        if self.handle is None:
-            return
-        history = rt().run(self.handle.fetch_history())
-        failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
-        assert failed == [], "a workflow task failed"
-        closed = any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED for e in history.events)
-        current = rt().run(self.handle.result()) if closed else self.status()
-        assert Phase(current.phase) in TRANSITIONS
-        waited = WAITED_ON.get(current.phase)
+    def check(self, view: CaseStatus) -> None:
+        waited = WAITED_ON.get(view.phase)
         if waited is not None:
-            assert waited in current.deadlines, f"{current.phase} without {waited}"
-        if current.phase == Phase.CLOSED:
-            assert not PERIODS & set(current.deadlines), f"closed with {sorted(current.deadlines)}"
-        self.last = current
+            assert waited in view.deadlines, f"{view.phase} without {waited}"
+        if view.phase == Phase.CLOSED:
+            assert not PERIODS & set(view.deadlines), f"closed with {sorted(view.deadlines)}"
 
-    def teardown(self) -> None:
-        try:
-            self._finish()
-        finally:
-            rt().end()
-
-    def _finish(self) -> None:
-        if self.handle is None:
-            return
-        for _ in range(20):
-            current = self.last if self.last is not None and self.last.closed else self.status()
-            if current.closed:
-                break
-            phase = Phase(current.phase)
-            today = self.today()
-            if Trigger.WITHDRAW in TRANSITIONS[phase]:
-                self.send("withdraw", EVENTS["withdraw"].body.model_validate({"reason": "test over"}))
-            elif phase is Phase.AWAITING_COLLECTION:
-                issued = current.permit.issued_on if current.permit is not None else today
-                self.send("permit-collected", EVENTS["permit-collected"].body.model_validate({"collected_on": issued}))
-            elif phase is Phase.APPEAL_LODGED:
-                self.send("judgment", EVENTS["judgment"].body.model_validate({"result": "upheld"}))
-            else:
-                rt().sleep(timedelta(days=60))
-            self.last = None
-        assert self.status().closed, f"the case did not end: {self.status().phase}"
-        final = rt().run(self.handle.result(), timeout=120)
-        assert final.closed
-        history = rt().run(self.handle.fetch_history())
-        kinds = Counter(e.event_type for e in history.events)
-        assert (
-            kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
-            == kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
-        ), "an accepted update never completed"
-        assert kinds[EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED] == 0
-
-
-# pyproject's 300 s per test is CI's budget; the long profile runs for many minutes.
-LONG = pytest.mark.timeout(3600 if PROFILE == "stateful-long" else 300)
+    def step_to_end(self, view: CaseStatus) -> None:
+        phase = Phase(view.phase)
+        if Trigger.WITHDRAW in TRANSITIONS[phase]:
+            self.send("withdraw", EVENTS["withdraw"].body.model_validate({"reason": "test over"}))
+        elif phase is Phase.AWAITING_COLLECTION:
+            issued = view.permit.issued_on if view.permit is not None else rt().today()
+            self.send("permit-collected", EVENTS["permit-collected"].body.model_validate({"collected_on": issued}))
+        elif phase is Phase.APPEAL_LODGED:
+            self.send("judgment", EVENTS["judgment"].body.model_validate({"result": "upheld"}))
+        else:
+            rt().sleep(timedelta(days=60))
 
 
 @LONG
 def test_random_event_sequences_keep_the_case_consistent(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
-    COUNTS.clear()
-    run_state_machine_as_test(ApplicationCase, settings=settings.get_profile(PROFILE))
-    with capsys.disabled():
-        sys.stdout.write(
-            f"\nstateful application ({PROFILE}): {COUNTS['examples']} examples, {COUNTS['steps']} steps, "
-            f"{COUNTS['accepted']} events accepted, {COUNTS['refused']} refused, {COUNTS['time jumps']} time jumps\n"
-        )
-    assert COUNTS["accepted"] > 0
-    assert COUNTS["refused"] > 0
+    run_machine(ApplicationCase, capsys)
 
 
 # --- the permit -------------------------------------------------------------------------------
 
-PERMIT_HUMAN = frozenset(PERMIT_EVENTS)
-
-
-def permit_reachable_by_itself(statuses: frozenset[PermitStatus]) -> frozenset[PermitStatus]:
-    seen = set(statuses)
-    frontier = list(statuses)
-    while frontier:
-        status = frontier.pop()
-        for trigger, targets in PERMIT_TRANSITIONS[status].items():
-            if trigger not in PERMIT_HUMAN:
-                for target in targets - seen:
-                    seen.add(target)
-                    frontier.append(target)
-    return frozenset(seen)
-
-
 _PERMIT_DATES = st.sampled_from(["today", "yesterday", "last month"])
+_SHIFT = {"today": 0, "yesterday": 1, "last month": 30}
 
 
 def permit_body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
-    model = PERMIT_EVENT_MODELS[event]
     words = st.sampled_from(["grounds still apply", "moved house", "false statements", "lost on the train"])
     fields: dict[str, st.SearchStrategy[Any]] = {
         "submitted_on": _PERMIT_DATES,
@@ -509,207 +594,83 @@ def permit_body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
         "lodged_on": _PERMIT_DATES,
         "result": st.sampled_from(["upheld", "annulled"]),
     }
-    return st.fixed_dictionaries(
-        {name: fields.get(name, words) for name, f in model.model_fields.items() if f.is_required() or name in fields}
-    )
+    return body_fields(PERMIT_EVENT_MODELS[event], fields, words)
 
 
-def build_permit_body(event: str, spec: dict[str, Any], today: date) -> Model | dict[str, Any]:
-    shift = {"today": 0, "yesterday": 1, "last month": 30}
-    raw = {k: today - timedelta(days=shift[v]) if isinstance(v, str) and v in shift else v for k, v in spec.items()}
-    try:
-        return PERMIT_EVENT_MODELS[event].model_validate(raw)
-    except ValueError:
-        return raw
+class PermitLife(EventSequences):
+    NAME = "permit"
+    COUNTS: ClassVar[Counter[str]] = Counter()
+    TABLE = PERMIT_TRANSITIONS
+    TRIGGER = PermitTrigger
+    HUMAN = frozenset(PERMIT_EVENTS)
+    EVENT_NAMES = sorted(PERMIT_EVENT_MODELS)
+    SPECS = st.fixed_dictionaries({event: permit_body_spec(event) for event in sorted(PERMIT_EVENT_MODELS)})
+    VIEW = PermitView
+    RESULT = EventOutcome
+    JUMP_DAYS: ClassVar[list[int]] = [1, 30, 95, 183, 400, 900]
 
-
-ALL_PERMIT_SPECS = st.fixed_dictionaries({event: permit_body_spec(event) for event in sorted(PERMIT_EVENT_MODELS)})
-
-
-class PermitLife(RuleBasedStateMachine):
-    def __init__(self) -> None:
-        super().__init__()
-        self.application_id = ""
-        self.started: WorkflowHandle[Any, PermitView] | None = None
-        self.last: PermitView | None = None
-        PERMIT_COUNTS["examples"] += 1
-
-    @property
-    def handle(self) -> WorkflowHandle[Any, Any]:
-        # The latest run: continue-as-new starts a new one at a renewal.
-        return rt().client.get_workflow_handle(permit_workflow_id(self.application_id))
-
-    def status(self) -> PermitView:
-        view = rt().run(self.handle.query("status", result_type=PermitView))
-        assert isinstance(view, PermitView)
-        return view
-
-    def send(self, event: str, body: Any) -> EventOutcome | str:
-        try:
-            return rt().run(self.handle.execute_update(event, body, result_type=EventOutcome))
-        except RPCError as closed:  # a finished workflow takes no update at all
-            reason, finished = str(closed), True
-        except WorkflowUpdateFailedError as refused:
-            cause = refused.cause
-            reason, finished = (cause.message if isinstance(cause, ApplicationError) else str(cause)), False
-        assert reason.strip(), f"{event} refused without a reason"
-        if finished:
-            assert "completed" in reason.lower(), reason
-        return reason
-
-    def open(self) -> bool:
-        return self.last is not None and not self.last.finished
-
-    @initialize()
-    def issue(self) -> None:
+    def start(self) -> None:
         rt().begin([PermitWorkflow])
-        assert rt().env is not None
-        now = rt().run(rt().env.get_current_time())
+        env = rt().env
+        assert env is not None
+        now = rt().run(env.get_current_time())
         issued_on = local_date(now)
-        self.application_id = f"HASA-2026-{uuid.uuid4().int % 1_000_000:06d}"
+        application_id = f"HASA-2026-{uuid.uuid4().int % 1_000_000:06d}"
         handover = PermitInput(
-            application_id=self.application_id,
+            application_id=application_id,
             document_number=fake_document_number("III", uuid.uuid4().int % 10_000),
             valid_from=issued_on,
             valid_until=add_months(issued_on, 60) - timedelta(days=1),
             issued_at=now,
         )
+        self.workflow_id = permit_workflow_id(application_id)
         self.started = rt().run(
             rt().client.start_workflow(
                 PermitWorkflow.run,
                 PermitWorkflowInput(handover=handover, settings=PermitSettings(extension_reminder_months=(6, 3, 1))),
-                id=permit_workflow_id(self.application_id),
+                id=self.workflow_id,
                 task_queue=rt().task_queue,
             )
         )
-        self.last = self.status()
 
-    def _check_accepted(self, event: str, before: PermitView, outcome: EventOutcome) -> None:
-        edges = PERMIT_TRANSITIONS[before.status]
-        trigger = PermitTrigger(event)
-        assert trigger in edges, f"{event} accepted while {before.status}"
-        assert outcome.permit.status in permit_reachable_by_itself(edges[trigger]), (
-            f"{before.status} --{event}--> {outcome.permit.status}"
-        )
+    def state_of(self, view: PermitView) -> PermitStatus:
+        return view.status
 
-    @rule(event=st.sampled_from(sorted(PERMIT_EVENT_MODELS)), valid=st.booleans(), data=st.data())
-    def send_an_event(self, event: str, valid: bool, data: st.DataObject) -> None:
-        spec = data.draw(permit_body_spec(event) if valid else INVALID_BODIES)
-        if not self.open():
-            return  # a finished permit: the rule stays enabled but sends nothing
-        before = self.status()
-        after = self.send(event, build_permit_body(event, spec, rt().today()) if valid else spec)
-        PERMIT_COUNTS["steps"] += 1
-        if isinstance(after, str):
-            PERMIT_COUNTS["refused"] += 1
-            assert self.status().status in permit_reachable_by_itself(frozenset({before.status}))
-            return
-        PERMIT_COUNTS["accepted"] += 1
-        self._check_accepted(event, before, after)
+    def result_state(self, result: EventOutcome) -> PermitStatus:
+        return result.permit.status
 
-    @rule(pick=st.integers(min_value=0, max_value=50), data=st.data())
-    def send_an_event_the_status_takes(self, pick: int, data: st.DataObject) -> None:
-        specs = data.draw(ALL_PERMIT_SPECS)  # a body for every event: what is drawn never depends on the status
-        if not self.open():
-            return
-        before = self.status()
-        takes = sorted(t.value for t in PERMIT_TRANSITIONS[before.status] if t in PERMIT_HUMAN)
-        if not takes:
-            return
-        event = takes[pick % len(takes)]
-        after = self.send(event, build_permit_body(event, specs[event], rt().today()))
-        PERMIT_COUNTS["steps"] += 1
-        if isinstance(after, str):
-            PERMIT_COUNTS["refused"] += 1
-            return
-        PERMIT_COUNTS["accepted"] += 1
-        self._check_accepted(event, before, after)
+    def finished(self, view: PermitView) -> bool:
+        return view.finished
 
-    @rule(events=st.lists(st.sampled_from(sorted(PERMIT_EVENT_MODELS)), min_size=2, max_size=3), data=st.data())
-    def send_concurrently(self, events: list[str], data: st.DataObject) -> None:
-        specs = [data.draw(permit_body_spec(event)) for event in events]
-        if not self.open():
-            return
-        today = rt().today()
-        handle = self.handle
-        bodies = [build_permit_body(e, spec, today) for e, spec in zip(events, specs, strict=True)]
+    def spec(self, event: str) -> st.SearchStrategy[dict[str, Any]]:
+        return permit_body_spec(event)
 
-        async def all_at_once() -> list[Any]:
-            return await asyncio.gather(
-                *(handle.execute_update(e, b, result_type=EventOutcome) for e, b in zip(events, bodies, strict=True)),
-                return_exceptions=True,
-            )
-
-        PERMIT_COUNTS["steps"] += 1
-        for result in rt().run(all_at_once()):
-            PERMIT_COUNTS["accepted" if isinstance(result, EventOutcome) else "refused"] += 1
-            assert isinstance(result, EventOutcome | WorkflowUpdateFailedError | RPCError), repr(result)
-
-    @rule(days=st.sampled_from([1, 30, 95, 183, 400, 900]))
-    def time_passes(self, days: int) -> None:
-        rt().sleep(timedelta(days=days))
-        PERMIT_COUNTS["steps"] += 1
-        PERMIT_COUNTS["time jumps"] += 1
-
-    @invariant()
-    def the_permit_is_consistent(self) -> None:
-        if self.started is None:
-            return
-        history = rt().run(self.handle.fetch_history())
-        failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
-        assert failed == [], "a workflow task failed"
-        current = self.status()
-        assert current.status in PERMIT_TRANSITIONS
-        if current.finished:
-            assert current.status in PERMIT_TERMINAL, f"finished while {current.status}"
-        self.last = current
-
-    def teardown(self) -> None:
+    def build(self, event: str, spec: dict[str, Any], before: PermitView, today: date) -> Model | dict[str, Any]:
+        raw = {k: today - timedelta(days=_SHIFT[v]) if isinstance(v, str) and v in _SHIFT else v for k, v in spec.items()}
         try:
-            self._finish()
-        finally:
-            rt().end()
+            return PERMIT_EVENT_MODELS[event].model_validate(raw)
+        except ValueError:
+            return raw
 
-    def _finish(self) -> None:
-        if self.started is None:
-            return
-        for _ in range(30):
-            current = self.status()
-            if current.finished:
-                break
-            takes = PERMIT_TRANSITIONS[current.status]
-            if PermitTrigger.WITHDRAW_PERMIT in takes:
-                body = {"ground": "grounds_lapsed", "explanation": "test over"}
-                self.send("withdraw-permit", PERMIT_EVENT_MODELS["withdraw-permit"].model_validate(body))
-            elif PermitTrigger.APPEAL_DECIDED in takes and current.appeal_lodged_on is not None:
-                body = {"result": "upheld"}  # a pending appeal waits for the court, not a timer
-                self.send("appeal-decided", PERMIT_EVENT_MODELS["appeal-decided"].model_validate(body))
-            elif PermitTrigger.FINE_DECISION in takes and any(f for f in current.fines):
-                self.send(
-                    "fine-decision", PERMIT_EVENT_MODELS["fine-decision"].model_validate({"imposed": False, "amount_eur": 0})
-                )
-            else:
-                rt().sleep(timedelta(days=400))
-        assert self.status().finished, f"the permit did not end: {self.status().status}"
-        final = rt().run(self.started.result(), timeout=120)
-        assert final.finished
-        history = rt().run(self.handle.fetch_history())
-        kinds = Counter(e.event_type for e in history.events)
-        assert (
-            kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
-            == kinds[EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
-        ), "an accepted update never completed"
+    def check(self, view: PermitView) -> None:
+        if view.finished:
+            assert view.status in PERMIT_TERMINAL, f"finished while {view.status}"
+
+    def step_to_end(self, view: PermitView) -> None:
+        takes = PERMIT_TRANSITIONS[view.status]
+        if PermitTrigger.WITHDRAW_PERMIT in takes:
+            body: dict[str, Any] = {"ground": "grounds_lapsed", "explanation": "test over"}
+            self.send("withdraw-permit", PERMIT_EVENT_MODELS["withdraw-permit"].model_validate(body))
+        elif PermitTrigger.APPEAL_DECIDED in takes and view.appeal_lodged_on is not None:
+            body = {"result": "upheld"}  # a pending appeal waits for the court, not a timer
+            self.send("appeal-decided", PERMIT_EVENT_MODELS["appeal-decided"].model_validate(body))
+        elif PermitTrigger.FINE_DECISION in takes and view.fines:
+            body = {"imposed": False, "amount_eur": 0}
+            self.send("fine-decision", PERMIT_EVENT_MODELS["fine-decision"].model_validate(body))
+        else:
+            rt().sleep(timedelta(days=400))
 
 
 @LONG
 def test_random_event_sequences_keep_the_permit_consistent(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
-    PERMIT_COUNTS.clear()
-    run_state_machine_as_test(PermitLife, settings=settings.get_profile(PROFILE))
-    with capsys.disabled():
-        sys.stdout.write(
-            f"\nstateful permit ({PROFILE}): {PERMIT_COUNTS['examples']} examples, {PERMIT_COUNTS['steps']} steps, "
-            f"{PERMIT_COUNTS['accepted']} events accepted, {PERMIT_COUNTS['refused']} refused, "
-            f"{PERMIT_COUNTS['time jumps']} time jumps\n"
-        )
-    assert PERMIT_COUNTS["accepted"] > 0
-    assert PERMIT_COUNTS["refused"] > 0
+    run_machine(PermitLife, capsys)
