@@ -25,7 +25,6 @@ JSON), ``UsageError`` for a bad command line (exit 2).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import sys
@@ -45,7 +44,7 @@ from infra.client import connect
 from infra.codec import KeyConfigError
 from infra.logconfig import configure_logging
 from infra.settings import Settings, restrict_umask
-from intake import cases, permit_import, records
+from intake import batch, cases, permit_import, records
 from intake.cli import Command, emit, run_command
 from intake.errors import Refused, Unavailable, UsageError
 from reports import cli as reports_cli
@@ -86,51 +85,22 @@ def _file_arguments(parser: Any) -> None:
 
 
 async def cmd_submit(args: Any, settings: Settings) -> int:
-    from tqdm import tqdm
-
     stream = iter(records.read_records(args.file))
     first = next(stream, None)
     if first is None:
         raise UsageError(f"{args.file}: no application records")
     client = await _connect(settings)
-    counts = {"started": 0, "already_exists": 0, "invalid": 0}
-    bar = tqdm(unit="case", disable=not sys.stderr.isatty(), file=sys.stderr)
-    semaphore = asyncio.Semaphore(SUBMIT_CONCURRENCY)
 
-    async def one(record: records.Record) -> dict[str, Any]:
-        async with semaphore:
-            app, errors = records.parse_record(
-                record, _files(settings, args.documents), ingest=True, v_number_digits=settings.legal.v_number_digits
-            )
-            if app is None:
-                app_id = records.peek_application_id(record.text)
-                return {
-                    "application_id": app_id,
-                    "workflow_id": application_workflow_id(app_id) if app_id else None,
-                    "result": "invalid",
-                    "errors": [e.as_dict() for e in errors],
-                    "line": record.line,
-                }
-            result = await cases.start_case(client, settings, app)
-            return {
-                "application_id": app.application_id,
-                "workflow_id": application_workflow_id(app.application_id),
-                "result": result,
-                "errors": [],
-            }
+    async def one(record: records.Record) -> batch.Outcome:
+        app, errors = records.parse_record(
+            record, _files(settings, args.documents), ingest=True, v_number_digits=settings.legal.v_number_digits
+        )
+        if app is None:
+            return batch.invalid(record, errors, application_workflow_id)
+        result = await cases.start_case(client, settings, app)
+        return batch.outcome(app.application_id, application_workflow_id, result)
 
-    # Records are read, started and printed in input order, a window at a time: a batch of
-    # any size streams in flat memory.
-    window = SUBMIT_CONCURRENCY * 4
-    stream = itertools.chain([first], stream)
-    while chunk := list(itertools.islice(stream, window)):
-        for outcome in await asyncio.gather(*(one(record) for record in chunk)):
-            counts[outcome["result"]] += 1
-            if outcome["result"] != "invalid":
-                outcome.pop("line", None)
-            emit(outcome)
-            bar.update(1)
-    bar.close()
+    counts = await batch.run(itertools.chain([first], stream), one, concurrency=SUBMIT_CONCURRENCY, unit="case")
     sys.stdout.flush()
     total = sum(counts.values())
     sys.stderr.write(
