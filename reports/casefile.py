@@ -201,14 +201,14 @@ def appeals(facts: Sequence[Fact]) -> list[Appeal]:
 
 
 class RegistryRecords(BaseModel):
+    """What the registry holds about a case; ``permit`` without the permit workflow's own view."""
+
     applicant: Applicant | None = None
     case: CaseSummary | None = None
     decisions: list[Decision] = Field(default_factory=list)
     letters: list[Letter] = Field(default_factory=list)
     documents: list[DocumentOnFile] = Field(default_factory=list)
-    cards: list[Card] = Field(default_factory=list)
-    status_changes: list[StatusChange] = Field(default_factory=list)
-    violations: list[Violation] = Field(default_factory=list)
+    permit: PermitLife = Field(default_factory=PermitLife)
 
 
 def read_registry(url: str, application_id: str) -> RegistryRecords:
@@ -239,15 +239,11 @@ def read_registry(url: str, application_id: str) -> RegistryRecords:
             applicant = rows(ApplicantRow)
             collected = {row.document_number: row.collected_on for row in rows(CardCollectionRow, CardCollectionRow.id)}
             invalid = {row.document_number: row.reason for row in rows(InvalidDocumentRow, InvalidDocumentRow.id)}
-            return RegistryRecords(
-                case=model_of(CaseSummary, case[0]),
-                applicant=model_of(Applicant, applicant[0]) if applicant else None,
-                decisions=[model_of(Decision, row) for row in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)],
-                letters=[
-                    model_of(Letter, row, title=labels.LETTERS.get(row.kind, row.kind), file=row.path)
-                    for row in rows(LetterRow, LetterRow.created_at, LetterRow.id)
-                ],
-                documents=[model_of(DocumentOnFile, row) for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)],
+            letters = [
+                model_of(Letter, row, title=labels.LETTERS.get(row.kind, row.kind), file=row.path)
+                for row in rows(LetterRow, LetterRow.created_at, LetterRow.id)
+            ]
+            permit = PermitLife(
                 cards=[
                     model_of(
                         Card,
@@ -261,7 +257,16 @@ def read_registry(url: str, application_id: str) -> RegistryRecords:
                     model_of(StatusChange, row)
                     for row in rows(PermitStatusChangeRow, PermitStatusChangeRow.changed_at, PermitStatusChangeRow.id)
                 ],
+                reminders=[letter for letter in letters if letter.kind == "extension_reminder"],
                 violations=[model_of(Violation, row) for row in rows(PermitViolationRow, PermitViolationRow.sequence)],
+            )
+            return RegistryRecords(
+                case=model_of(CaseSummary, case[0]),
+                applicant=model_of(Applicant, applicant[0]) if applicant else None,
+                decisions=[model_of(Decision, row) for row in rows(DecisionRow, DecisionRow.decided_at, DecisionRow.sequence)],
+                letters=letters,
+                documents=[model_of(DocumentOnFile, row) for row in rows(DocumentRow, DocumentRow.recorded_at, DocumentRow.id)],
+                permit=permit,
             )
     finally:
         registry.dispose()
@@ -343,19 +348,11 @@ def assemble(  # noqa: PLR0913, PLR0917  # the case file from its four sources, 
         }
     )
     permit: PermitLife | None = None
-    if permit_runs or records.cards:
+    if permit_runs or records.permit.cards:
+        # The registry's records of the permit, and what its workflow says of itself.
         view = permit_view or {}
-        permit = PermitLife(
-            status=view.get("status"),
-            permit_type=view.get("permit_type"),
-            valid_from=view.get("valid_from"),
-            valid_until=view.get("valid_until"),
-            cards=records.cards,
-            status_changes=records.status_changes,
-            reminders=[letter for letter in records.letters if letter.kind == "extension_reminder"],
-            violations=records.violations,
-            timeline=list(view.get("timeline") or []),
-        )
+        stated = {name: view.get(name) for name in ("status", "permit_type", "valid_from", "valid_until")}
+        permit = PermitLife.model_validate({**dict(records.permit), **stated, "timeline": list(view.get("timeline") or [])})
     return CaseFile(
         application_id=application_id,
         generated_at=now,
