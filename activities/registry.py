@@ -129,17 +129,8 @@ class RegistryActivities:
                     application_id=case.application_id, registered_at=case.registered_at, already_registered=True
                 )
             now = utcnow()
-            # policy_version, decide_by and phase from the request, the rest from the application
-            case = new_row(
-                CaseRow,
-                request,
-                application_id=app.application_id,
-                received_at=app.received_at,
-                status=CASE_OPEN,
-                outcome=None,
-                registered_at=now,
-                closed_at=None,
-            )
+            # application_id and received_at from the application; policy_version, decide_by, phase from the request
+            case = new_row(CaseRow, app, request, status=CASE_OPEN, outcome=None, registered_at=now, closed_at=None)
             lawyer = app.applicant.lawyer
             session.add(case)
             session.flush()  # the applicant row's foreign key needs the case row first

@@ -134,13 +134,13 @@ def _columns(table: type[Base]) -> list[str]:
     return [column.key for column in table.__table__.columns if not column.primary_key]
 
 
-def new_row(table: type[_Row], source: BaseModel, **values: Any) -> _Row:
-    """A row of ``table`` from the fields of ``source`` that share a column's name, and ``values``.
+def new_row(table: type[_Row], *sources: BaseModel, **values: Any) -> _Row:
+    """A row of ``table`` from the fields of ``sources`` that share a column's name, and ``values``.
 
-    An enum is stored as its value; the primary key is left to the database.
+    A later source wins over an earlier one, ``values`` over both.  An enum is stored as its
+    value; the primary key is left to the database.
     """
-    fields = type(source).model_fields
-    copied = {name: getattr(source, name) for name in _columns(table) if name in fields}
+    copied = {name: getattr(source, name) for source in sources for name in _columns(table) if name in type(source).model_fields}
     stored = {name: value.value if isinstance(value, enum.Enum) else value for name, value in copied.items()}
     return table(**{**stored, **values})
 
