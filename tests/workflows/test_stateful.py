@@ -59,10 +59,10 @@ from domain.models import DocumentKind, MediaType, Model
 from domain.permit.events import PERMIT_EVENT_MODELS
 from domain.permit.schedule import local_date
 from domain.permit.state import PermitSettings, PermitWorkflowInput
-from domain.permit.transitions import PERMIT_EVENTS, PERMIT_TRANSITIONS, PermitStatus, PermitTrigger
+from domain.permit.transitions import PERMIT_TRANSITIONS, PermitStatus, PermitTrigger
 from domain.permit.transitions import TERMINAL as PERMIT_TERMINAL
 from domain.permit.view import EventOutcome, PermitView
-from domain.steps import APPLICATION_EVENTS, EVENT_WHEN, TRANSITIONS, Phase, Trigger
+from domain.steps import APPLICATION_EVENTS, TRANSITIONS, Phase, Trigger
 from infra.codec import KeyRing
 from tests.support.fakes import FakeWorld, fake_document_number
 from tests.workflows.conftest import start_environment
@@ -203,15 +203,24 @@ class EventSequences(RuleBasedStateMachine):
     """
 
     NAME: ClassVar[str]  # for the printed counts
-    COUNTS: ClassVar[Counter[str]]
     TABLE: ClassVar[Mapping[Any, Mapping[Any, frozenset[Any]]]]  # the transition table
     TRIGGER: ClassVar[type[enum.StrEnum]]
-    HUMAN: ClassVar[frozenset[Any]]  # the triggers sent as events
-    EVENT_NAMES: ClassVar[list[str]]
-    SPECS: ClassVar[st.SearchStrategy[dict[str, dict[str, Any]]]]  # a body for every event
+    BODIES: ClassVar[Mapping[str, type[Model]]]  # the event table: event name -> body model
     VIEW: ClassVar[type[BaseModel]]  # what the status query and the workflow's result return
     RESULT: ClassVar[type[BaseModel]]  # what an accepted update returns
     JUMP_DAYS: ClassVar[list[int]]
+    # derived from the above for each subject
+    COUNTS: ClassVar[Counter[str]]
+    EVENT_NAMES: ClassVar[list[str]]
+    HUMAN: ClassVar[frozenset[Any]]  # the triggers sent as events: those with a body
+    SPECS: ClassVar[st.SearchStrategy[dict[str, dict[str, Any]]]]  # a body for every event
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.COUNTS = Counter()
+        cls.EVENT_NAMES = sorted(cls.BODIES)
+        cls.HUMAN = frozenset(cls.TRIGGER(name) for name in cls.BODIES)
+        cls.SPECS = st.fixed_dictionaries({event: cls.spec(event) for event in cls.EVENT_NAMES})
 
     def __init__(self) -> None:
         super().__init__()
@@ -258,6 +267,14 @@ class EventSequences(RuleBasedStateMachine):
         assert trigger in edges, f"{event} accepted in {before}"
         after = self.result_state(result)
         assert after in self.reachable(edges[trigger]), f"{before} --{event}--> {after}"
+
+    def build(self, event: str, spec: dict[str, Any], before: Any, today: date) -> Model | dict[str, Any]:
+        """The body for ``spec`` with its dates resolved; the raw dict where the model refuses it."""
+        raw = {k: self.resolve(v, before, today) for k, v in spec.items()}
+        try:
+            return self.BODIES[event].model_validate(raw)
+        except ValueError:
+            return raw  # sent as it is: the worker refuses it
 
     def count(self, result: Any) -> None:
         self.COUNTS["steps"] += 1
@@ -394,11 +411,13 @@ class EventSequences(RuleBasedStateMachine):
     def finished(self, view: Any) -> bool:
         raise NotImplementedError
 
-    def spec(self, event: str) -> st.SearchStrategy[dict[str, Any]]:
+    @staticmethod
+    def spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
+        """Draws for the fields of a body of ``event`` (dates symbolic; see ``resolve``)."""
         raise NotImplementedError
 
-    def build(self, event: str, spec: dict[str, Any], before: Any, today: date) -> Model | dict[str, Any]:
-        """The body for ``spec`` (dates resolved); the raw dict where the model refuses it."""
+    def resolve(self, value: Any, before: Any, today: date) -> Any:
+        """A drawn value as it is sent: a symbolic date made a date (against ``before``)."""
         raise NotImplementedError
 
     def check(self, view: Any) -> None:
@@ -428,7 +447,7 @@ LONG = pytest.mark.timeout(3600 if PROFILE == "stateful-long" else 300)
 
 # --- the application --------------------------------------------------------------------------
 
-EVENTS = {event.name: event for event in APPLICATION_EVENTS.values()}
+APPLICATION_BODIES: dict[str, type[Model]] = {event.name: event.body for event in APPLICATION_EVENTS.values()}
 # Deadlines a phase waits on; a closed case shows none of them.
 WAITED_ON = {phase.value: deadline.kind.value for phase, deadline in PHASE_DEADLINES.items()}
 PERIODS = {DeadlineKind.REPAIR_BY.value, DeadlineKind.RESPOND_BY.value, DeadlineKind.APPEAL_BY.value}
@@ -486,17 +505,14 @@ def body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
         "result": st.sampled_from(["annulled", "upheld"]),
         "collected_on": _DATE_CHOICES,
     }
-    return body_fields(EVENTS[event].body, fields, words)
+    return body_fields(APPLICATION_BODIES[event], fields, words)
 
 
 class ApplicationCase(EventSequences):
     NAME = "application"
-    COUNTS: ClassVar[Counter[str]] = Counter()
     TABLE = TRANSITIONS
     TRIGGER = Trigger
-    HUMAN = frozenset(EVENT_WHEN)
-    EVENT_NAMES = sorted(EVENTS)
-    SPECS = st.fixed_dictionaries({event: body_spec(event) for event in sorted(EVENTS)})
+    BODIES = APPLICATION_BODIES
     VIEW = CaseStatus
     RESULT = CaseStatus
     JUMP_DAYS: ClassVar[list[int]] = [1, 8, 15, 29, 43, 61, 120]
@@ -532,15 +548,10 @@ class ApplicationCase(EventSequences):
     def finished(self, view: CaseStatus) -> bool:
         return view.closed
 
-    def spec(self, event: str) -> st.SearchStrategy[dict[str, Any]]:
-        return body_spec(event)
+    spec = staticmethod(body_spec)
 
-    def build(self, event: str, spec: dict[str, Any], before: CaseStatus, today: date) -> Model | dict[str, Any]:
-        raw = {k: _resolve(v, before, today) for k, v in spec.items()}
-        try:
-            return EVENTS[event].body.model_validate(raw)
-        except ValueError:
-            return raw  # sent as it is: the worker refuses it
+    def resolve(self, value: Any, before: CaseStatus, today: date) -> Any:
+        return _resolve(value, before, today)
 
     def check(self, view: CaseStatus) -> None:
         waited = WAITED_ON.get(view.phase)
@@ -552,12 +563,12 @@ class ApplicationCase(EventSequences):
     def step_to_end(self, view: CaseStatus) -> None:
         phase = Phase(view.phase)
         if Trigger.WITHDRAW in TRANSITIONS[phase]:
-            self.send("withdraw", EVENTS["withdraw"].body.model_validate({"reason": "test over"}))
+            self.send("withdraw", self.BODIES["withdraw"].model_validate({"reason": "test over"}))
         elif phase is Phase.AWAITING_COLLECTION:
             issued = view.permit.issued_on if view.permit is not None else rt().today()
-            self.send("permit-collected", EVENTS["permit-collected"].body.model_validate({"collected_on": issued}))
+            self.send("permit-collected", self.BODIES["permit-collected"].model_validate({"collected_on": issued}))
         elif phase is Phase.APPEAL_LODGED:
-            self.send("judgment", EVENTS["judgment"].body.model_validate({"result": "upheld"}))
+            self.send("judgment", self.BODIES["judgment"].model_validate({"result": "upheld"}))
         else:
             rt().sleep(timedelta(days=60))
 
@@ -599,12 +610,9 @@ def permit_body_spec(event: str) -> st.SearchStrategy[dict[str, Any]]:
 
 class PermitLife(EventSequences):
     NAME = "permit"
-    COUNTS: ClassVar[Counter[str]] = Counter()
     TABLE = PERMIT_TRANSITIONS
     TRIGGER = PermitTrigger
-    HUMAN = frozenset(PERMIT_EVENTS)
-    EVENT_NAMES = sorted(PERMIT_EVENT_MODELS)
-    SPECS = st.fixed_dictionaries({event: permit_body_spec(event) for event in sorted(PERMIT_EVENT_MODELS)})
+    BODIES = PERMIT_EVENT_MODELS
     VIEW = PermitView
     RESULT = EventOutcome
     JUMP_DAYS: ClassVar[list[int]] = [1, 30, 95, 183, 400, 900]
@@ -642,15 +650,10 @@ class PermitLife(EventSequences):
     def finished(self, view: PermitView) -> bool:
         return view.finished
 
-    def spec(self, event: str) -> st.SearchStrategy[dict[str, Any]]:
-        return permit_body_spec(event)
+    spec = staticmethod(permit_body_spec)
 
-    def build(self, event: str, spec: dict[str, Any], before: PermitView, today: date) -> Model | dict[str, Any]:
-        raw = {k: today - timedelta(days=_SHIFT[v]) if isinstance(v, str) and v in _SHIFT else v for k, v in spec.items()}
-        try:
-            return PERMIT_EVENT_MODELS[event].model_validate(raw)
-        except ValueError:
-            return raw
+    def resolve(self, value: Any, before: PermitView, today: date) -> Any:
+        return today - timedelta(days=_SHIFT[value]) if isinstance(value, str) and value in _SHIFT else value
 
     def check(self, view: PermitView) -> None:
         if view.finished:
@@ -660,13 +663,13 @@ class PermitLife(EventSequences):
         takes = PERMIT_TRANSITIONS[view.status]
         if PermitTrigger.WITHDRAW_PERMIT in takes:
             body: dict[str, Any] = {"ground": "grounds_lapsed", "explanation": "test over"}
-            self.send("withdraw-permit", PERMIT_EVENT_MODELS["withdraw-permit"].model_validate(body))
+            self.send("withdraw-permit", self.BODIES["withdraw-permit"].model_validate(body))
         elif PermitTrigger.APPEAL_DECIDED in takes and view.appeal_lodged_on is not None:
             body = {"result": "upheld"}  # a pending appeal waits for the court, not a timer
-            self.send("appeal-decided", PERMIT_EVENT_MODELS["appeal-decided"].model_validate(body))
+            self.send("appeal-decided", self.BODIES["appeal-decided"].model_validate(body))
         elif PermitTrigger.FINE_DECISION in takes and view.fines:
             body = {"imposed": False, "amount_eur": 0}
-            self.send("fine-decision", PERMIT_EVENT_MODELS["fine-decision"].model_validate(body))
+            self.send("fine-decision", self.BODIES["fine-decision"].model_validate(body))
         else:
             rt().sleep(timedelta(days=400))
 
