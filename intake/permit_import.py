@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -66,8 +65,8 @@ from domain.permit.state import (
 from domain.permit.transitions import PermitStatus
 from domain.permit.view import search_attributes
 from infra.settings import Settings
-from intake import records
-from intake.cli import Command, emit
+from intake import batch, records
+from intake.cli import Command
 from intake.errors import FieldError, Unavailable, UsageError, errors_of
 from workflows.names import PERMIT_WORKFLOW
 
@@ -333,63 +332,31 @@ def permit_settings(settings: Settings) -> PermitSettings:
 
 async def import_permits(client: Client, settings: Settings, source: str, *, now: datetime | None = None) -> dict[str, int]:
     """Import every record of ``source``; prints one JSON line per record; returns the counts."""
-    from tqdm import tqdm
-
     now = now or datetime.now(UTC)
     today = local_date(now)
     registry = Registry(settings.registry_url)
     registry.migrate()
     chosen = permit_settings(settings)
-    counts = {"started": 0, "already_exists": 0, "invalid": 0}
-    bar = tqdm(unit="permit", disable=not sys.stderr.isatty(), file=sys.stderr)
-    gate = asyncio.Semaphore(IMPORT_CONCURRENCY)
 
-    async def one(record: records.Record) -> dict[str, Any]:
-        async with gate:
-            permit, errors = parse_permit(record.text, today) if not record.too_long else (None, [])
-            if record.too_long:
-                errors = [FieldError("(record)", "longer than the record limit")]
-            if permit is None:
-                app_id = records.peek_application_id(record.text)
-                return {
-                    "application_id": app_id,
-                    "workflow_id": permit_workflow_id(app_id) if app_id else None,
-                    "result": "invalid",
-                    "errors": [e.as_dict() for e in errors],
-                    "line": record.line,
-                }
-            state = imported_state(permit, chosen, now)
-            try:
-                await asyncio.to_thread(register_holder, registry, permit, state, now)
-            except ValueError as err:
-                field, _, message = str(err).partition(": ")
-                return {
-                    "application_id": permit.application_id,
-                    "workflow_id": permit_workflow_id(permit.application_id),
-                    "result": "invalid",
-                    "errors": [{"field": field, "message": message}],
-                    "line": record.line,
-                }
-            result = await start_permit(client, settings, state, chosen, today)
-            return {
-                "application_id": permit.application_id,
-                "workflow_id": permit_workflow_id(permit.application_id),
-                "result": result,
-                "errors": [],
-            }
+    async def one(record: records.Record) -> batch.Outcome:
+        permit, errors = parse_permit(record.text, today) if not record.too_long else (None, [])
+        if record.too_long:
+            errors = [FieldError("(record)", "longer than the record limit")]
+        if permit is None:
+            return batch.invalid(record, errors, permit_workflow_id)
+        state = imported_state(permit, chosen, now)
+        try:
+            await asyncio.to_thread(register_holder, registry, permit, state, now)
+        except ValueError as err:
+            field, _, message = str(err).partition(": ")
+            return batch.invalid(record, [FieldError(field, message)], permit_workflow_id, permit.application_id)
+        result = await start_permit(client, settings, state, chosen, today)
+        return batch.outcome(permit.application_id, permit_workflow_id, result)
 
-    stream = iter(records.read_records(source))
-    window = IMPORT_CONCURRENCY * 4
     try:
-        while chunk := list(itertools.islice(stream, window)):
-            for outcome in await asyncio.gather(*(one(record) for record in chunk)):
-                counts[outcome["result"]] += 1
-                emit(outcome)
-                bar.update(1)
+        return await batch.run(records.read_records(source), one, concurrency=IMPORT_CONCURRENCY, unit="permit")
     finally:
-        bar.close()
         registry.dispose()
-    return counts
 
 
 async def cmd_import_permits(args: Any, settings: Settings) -> int:
