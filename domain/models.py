@@ -10,10 +10,12 @@ on it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -30,6 +32,7 @@ from domain.identifiers import (
     V_NUMBER_MIN_DIGITS,
     application_id_is_valid,
     bsn_is_valid,
+    document_number_is_valid,
     v_number_is_valid,
 )
 
@@ -45,6 +48,24 @@ DocumentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 
+
+def checked(is_valid: Callable[[str], bool], problem: str) -> AfterValidator:
+    """A string field's check by one of ``domain.identifiers``' tests, failing with ``problem``."""
+
+    def check(value: str) -> str:
+        if not is_valid(value):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+ApplicationId = Annotated[str, checked(application_id_is_valid, "an application id looks like HASA-2026-000123")]
+Bsn = Annotated[str, checked(bsn_is_valid, "a BSN is 9 digits and must pass the 11-test")]
+DocumentNumber = Annotated[
+    str, checked(document_number_is_valid, "not a residence document number (type-V followed by 8 characters)")
+]
+
 # Languages in which a document needs no translation (IND: Dutch, English, French, German).
 UNTRANSLATED_LANGUAGES = frozenset({"nl", "en", "fr", "de"})
 
@@ -56,7 +77,7 @@ class Lawyer(Model):
 
 class Applicant(Model):
     v_number: Annotated[str, Field(description="Vreemdelingennummer: exactly 10 digits.")]
-    bsn: str | None = Field(default=None, description="Burgerservicenummer: 9 digits passing the 11-test.")
+    bsn: Bsn | None = Field(default=None, description="Burgerservicenummer: 9 digits passing the 11-test.")
     family_name: NonEmpty
     given_names: NonEmpty
     date_of_birth: date
@@ -83,13 +104,6 @@ class Applicant(Model):
         digits = int(context.get("v_number_digits", V_NUMBER_DIGITS))
         if not v_number_is_valid(value, digits):
             raise ValueError(f"a V-number is exactly {digits} digits")
-        return value
-
-    @field_validator("bsn")
-    @classmethod
-    def _bsn(cls, value: str | None) -> str | None:
-        if value is not None and not bsn_is_valid(value):
-            raise ValueError("a BSN is 9 digits and must pass the 11-test")
         return value
 
     @field_validator("date_of_birth")
@@ -170,19 +184,12 @@ class Document(Model):
 class Application(Model):
     """One repeat asylum application as an intake system submits it."""
 
-    application_id: Annotated[str, Field(description="Business key, e.g. HASA-2026-000123; holds no personal data.")]
+    application_id: Annotated[ApplicationId, Field(description="Business key, e.g. HASA-2026-000123; holds no personal data.")]
     received_at: AwareDatetime
     applicant: Applicant
     previous_application: PreviousApplication
     new_elements: list[NewElement] = Field(default_factory=list, max_length=100)
     documents: list[Document] = Field(default_factory=list, max_length=500)
-
-    @field_validator("application_id")
-    @classmethod
-    def _application_id(cls, value: str) -> str:
-        if not application_id_is_valid(value):
-            raise ValueError("an application id looks like HASA-2026-000123")
-        return value
 
     @field_validator("received_at")
     @classmethod

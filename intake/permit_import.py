@@ -37,25 +37,24 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationError, model_validator
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.permits import add_status_change
-from activities.registry_db import ApplicantRow, CaseRow, PermitRow, Registry
+from activities.registry_db import ApplicantRow, CaseRow, PermitRow, Registry, new_row
 from domain import search_attributes as sa
-from domain.identifiers import APPLICATION_ID_PATTERN, document_number_is_valid, permit_workflow_id, v_number_is_valid
+from domain.identifiers import APPLICATION_ID_PATTERN, permit_workflow_id, v_number_is_valid
 from domain.messages import PermitInput
-from domain.models import Model
+from domain.models import DocumentNumber, Model, checked
 from domain.permit.effects import status_record
 from domain.permit.schedule import initial_state, local_date, start_of_day
 from domain.permit.state import (
     ApplicationKind,
     CardStatus,
     Fine,
-    FineStatus,
     PendingApplication,
     PermitSettings,
     PermitState,
@@ -77,19 +76,16 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class Holder(Model):
     """The permit holder: personal data, written to the registry and nowhere else."""
 
-    v_number: Annotated[str, StringConstraints(strip_whitespace=True)]
+    v_number: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True),
+        checked(v_number_is_valid, "not a V-number (digits only, of the configured length)"),
+    ]
     family_name: Text
     given_names: Text
     date_of_birth: date
     nationality: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="ISO 3166-1 alpha-3")
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")] = "nl"
-
-    @field_validator("v_number")
-    @classmethod
-    def _v_number(cls, value: str) -> str:
-        if not v_number_is_valid(value):
-            raise ValueError("not a V-number (digits only, of the configured length)")
-        return value
 
 
 class ImportedWarning(Model):
@@ -121,7 +117,7 @@ class PermitRecord(Model):
     """One existing permit as the IND's records describe it."""
 
     application_id: Annotated[str, StringConstraints(pattern=f"^{APPLICATION_ID_PATTERN}$")]
-    document_number: str
+    document_number: DocumentNumber
     permit_type: Literal["III", "IV"] = "III"
     valid_from: date
     valid_until: date
@@ -133,13 +129,6 @@ class PermitRecord(Model):
     warnings: list[ImportedWarning] = Field(default_factory=list, max_length=50)
     fines: list[ImportedFine] = Field(default_factory=list, max_length=50)
     pending: ImportedPending | None = None
-
-    @field_validator("document_number")
-    @classmethod
-    def _document_number(cls, value: str) -> str:
-        if not document_number_is_valid(value):
-            raise ValueError("not a residence document number (type-V followed by 8 characters)")
-        return value
 
     @model_validator(mode="after")
     def _dates(self) -> PermitRecord:
@@ -169,15 +158,9 @@ def imported_state(record: PermitRecord, settings: PermitSettings, now: datetime
     """
     today = local_date(now)
     handover = PermitInput(
-        application_id=record.application_id,
-        document_number=record.document_number,
-        permit_type=record.permit_type,
-        valid_from=record.valid_from,
-        valid_until=record.valid_until,
+        **record.model_dump(include=set(PermitInput.model_fields)),
         issued_at=start_of_day(record.valid_from),
         language=record.holder.language,
-        first_valid_from=record.first_valid_from,
-        term=record.term,
     )
     state = initial_state(handover, settings)
     start_of_today = start_of_day(today)
@@ -191,32 +174,13 @@ def imported_state(record: PermitRecord, settings: PermitSettings, now: datetime
         card.collected_on = record.collected_on or record.valid_from
         card.status = CardStatus.CURRENT
     state.warnings = [PermitWarning(sequence=n, violation=n, **w.model_dump()) for n, w in enumerate(record.warnings, 1)]
-    state.fines = [
-        Fine(
-            sequence=n,
-            violation=len(record.warnings) + n,
-            proposed_on=f.proposed_on,
-            maximum_eur=f.maximum_eur,
-            less_serious=f.less_serious,
-            change_kind=f.change_kind,
-            occurred_on=f.occurred_on,
-            reported_on=f.reported_on,
-            status=FineStatus(f.status),
-            amount_eur=f.amount_eur,
-        )
-        for n, f in enumerate(record.fines, 1)
-    ]
+    state.fines = [Fine(sequence=n, violation=len(record.warnings) + n, **f.model_dump()) for n, f in enumerate(record.fines, 1)]
     state.violations = len(state.warnings) + len(state.fines)
     if record.pending is not None:
-        kind = ApplicationKind(record.pending.kind)
         state.pending = PendingApplication(
-            kind=kind,
-            sequence=1,
-            submitted_on=record.pending.submitted_on,
-            received_at=start_of_day(record.pending.submitted_on),
-            civic_integration_met=record.pending.civic_integration_met,
+            sequence=1, received_at=start_of_day(record.pending.submitted_on), **record.pending.model_dump()
         )
-        if kind is ApplicationKind.EXTENSION:
+        if state.pending.kind is ApplicationKind.EXTENSION:
             state.status, state.extension_applications = PermitStatus.EXTENSION_PENDING, 1
         else:
             state.status, state.permanent_applications = PermitStatus.PERMANENT_PENDING, 1
@@ -251,30 +215,13 @@ def register_holder(registry: Registry, record: PermitRecord, state: PermitState
                 )
             )
             session.flush()
-            holder = record.holder
-            session.add(
-                ApplicantRow(
-                    application_id=record.application_id,
-                    v_number=holder.v_number,
-                    bsn=None,
-                    family_name=holder.family_name,
-                    given_names=holder.given_names,
-                    date_of_birth=holder.date_of_birth,
-                    nationality=holder.nationality,
-                    language=holder.language,
-                    lawyer_name=None,
-                    lawyer_email=None,
-                )
-            )
+            session.add(new_row(ApplicantRow, record.holder, application_id=record.application_id))
         if owner is None:
             session.add(
-                PermitRow(
-                    document_number=record.document_number,
-                    application_id=record.application_id,
+                new_row(
+                    PermitRow,
+                    record,
                     purpose="initial",
-                    permit_type=record.permit_type,
-                    valid_from=record.valid_from,
-                    valid_until=record.valid_until,
                     status="collected" if record.collected else "issued",
                     endorsement="Arbeid vrij toegestaan. TWV niet vereist.",
                     issued_at=start_of_day(record.valid_from),
