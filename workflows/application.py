@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.letters import LetterActivities
     from activities.registry import RegistryActivities
     from domain import case_requests as requests
+    from domain import models
     from domain import search_attributes as sa
     from domain.case import ApplicationInput, CaseOptions, CaseStatus
     from domain.case_state import PHASE_DEADLINES, CaseState, DeadlineKind, NotProcessed, local
@@ -44,23 +45,6 @@ with workflow.unsafe.imports_passed_through():
         RegisterCase,
         SendLetter,
         SlotKind,
-    )
-    from domain.models import (
-        AppealEvent,
-        DecisionEvent,
-        DecisionOutcome,
-        DocumentsEvent,
-        ExtendDecisionPeriodEvent,
-        InterviewBookedEvent,
-        InterviewDecisionEvent,
-        InterviewReportEvent,
-        JudgmentEvent,
-        JudgmentResult,
-        Model,
-        NoShowEvent,
-        PermitCollectedEvent,
-        ResponseEvent,
-        WithdrawEvent,
     )
     from domain.policy import PolicyVersion, policy_for
     from domain.refusal import BUSY_TYPE, REFUSAL_TYPE
@@ -160,7 +144,7 @@ class ApplicationWorkflow:
             refuses=deadline.refuses,
         )
 
-    async def _act(self, trigger: Trigger, body: Model) -> None:
+    async def _act(self, trigger: Trigger, body: models.Model) -> None:
         await on.handlers[trigger](self, body)
         self._desk.finish()
         self._publish()
@@ -267,17 +251,17 @@ class ApplicationWorkflow:
     # --- events: one method per row of APPLICATION_EVENTS ----------------------------------
 
     @on(Trigger.DOCUMENTS)
-    async def _on_documents(self, body: DocumentsEvent) -> None:
+    async def _on_documents(self, body: models.DocumentsEvent) -> None:
         self._state.merge_documents(body.documents)
         self._move(Trigger.DOCUMENTS, Phase.CHECKING_DOCUMENTS)
         await self._check_documents()
 
     @on.check(Trigger.DOCUMENTS)
-    def _check_documents_event(self, body: DocumentsEvent) -> None:
+    def _check_documents_event(self, body: models.DocumentsEvent) -> None:
         self._state.check_documents_event(body.documents)
 
     @on(Trigger.INTERVIEW_DECISION)
-    async def _on_interview_decision(self, body: InterviewDecisionEvent) -> None:
+    async def _on_interview_decision(self, body: models.InterviewDecisionEvent) -> None:
         self._state.interview = self._state.interview.model_copy(update={"needed": body.needed})
         if body.needed:
             self._move(Trigger.INTERVIEW_DECISION, Phase.AWAITING_INTERVIEW_SLOT)
@@ -286,20 +270,20 @@ class ApplicationWorkflow:
             self._move(Trigger.INTERVIEW_DECISION, Phase.AWAITING_DECISION)
 
     @on(Trigger.INTERVIEW_REPORT)
-    async def _on_interview_report(self, body: InterviewReportEvent) -> None:
+    async def _on_interview_report(self, body: models.InterviewReportEvent) -> None:
         self._state.interview = self._state.interview.model_copy(update={"held_on": body.held_on})
         if body.report_document is not None:
             self._state.merge_documents([body.report_document])
         self._move(Trigger.INTERVIEW_REPORT, Phase.AWAITING_DECISION)
 
     @on.check(Trigger.INTERVIEW_REPORT)
-    def _check_interview_report(self, body: InterviewReportEvent) -> None:
+    def _check_interview_report(self, body: models.InterviewReportEvent) -> None:
         if body.report_document is not None and body.report_document.id in {d.id for d in self._state.documents}:
             raise ValueError(f"report_document: id {body.report_document.id!r} is already part of the case")
         self._state.check_interview_report(body, workflow.now())
 
     @on(Trigger.NO_SHOW)
-    async def _on_no_show(self, body: NoShowEvent) -> None:
+    async def _on_no_show(self, body: models.NoShowEvent) -> None:
         """Issue 9 point 1 (Vw 2000 art. 30c; ECLI:NL:RBDHA:2025:19553, ECLI:NL:RBDHA:2025:17421).
 
         Excused: a new interview, up to the rebooking limit (beyond it the decision on the
@@ -313,15 +297,15 @@ class ApplicationWorkflow:
         self._move(Trigger.NO_SHOW, Phase.AWAITING_DECISION)
 
     @on(Trigger.INTERVIEW_BOOKED)
-    async def _on_interview_booked(self, body: InterviewBookedEvent) -> None:
+    async def _on_interview_booked(self, body: models.InterviewBookedEvent) -> None:
         await self._interview_booked(Trigger.INTERVIEW_BOOKED, body.starts_at, body.location, by_hand=True)
 
     @on.check(Trigger.INTERVIEW_BOOKED)
-    def _check_interview_booked(self, body: InterviewBookedEvent) -> None:
+    def _check_interview_booked(self, body: models.InterviewBookedEvent) -> None:
         self._state.check_interview_booked(body, workflow.now())
 
     @on(Trigger.EXTEND_DECISION_PERIOD)
-    async def _on_extend_decision_period(self, body: ExtendDecisionPeriodEvent) -> None:
+    async def _on_extend_decision_period(self, body: models.ExtendDecisionPeriodEvent) -> None:
         """More time to decide (issue 9 point 3; Vw 2000 art. 42(4), Regulation 2024/1348 art. 35)."""
         state = self._state
         kind = DeadlineKind(body.deadline)
@@ -339,13 +323,13 @@ class ApplicationWorkflow:
         self._move(Trigger.EXTEND_DECISION_PERIOD, state.phase)
 
     @on.check(Trigger.EXTEND_DECISION_PERIOD)
-    def _check_extend_decision_period(self, body: ExtendDecisionPeriodEvent) -> None:
+    def _check_extend_decision_period(self, body: models.ExtendDecisionPeriodEvent) -> None:
         self._state.check_extension(self._policy, body, workflow.now())
 
     @on(Trigger.DECISION)
-    async def _on_decision(self, body: DecisionEvent) -> None:
+    async def _on_decision(self, body: models.DecisionEvent) -> None:
         state = self._state
-        if body.outcome is DecisionOutcome.NOT_PROCESSED:
+        if body.outcome is models.DecisionOutcome.NOT_PROCESSED:
             # buiten behandeling after an unexcused no-show (art. 30c Vw), with an appeal window
             interview_at = state.interview.starts_at
             facts = {"reason": "no_show", **({"interview_at": interview_at.isoformat()} if interview_at else {})}
@@ -363,31 +347,31 @@ class ApplicationWorkflow:
         self._move(Trigger.DECISION, then)
 
     @on.check(Trigger.DECISION)
-    def _check_decision(self, body: DecisionEvent) -> None:
+    def _check_decision(self, body: models.DecisionEvent) -> None:
         self._state.check_decision(body)
 
     @on.check(Trigger.RESPONSE)
-    def _check_response(self, body: ResponseEvent) -> None:
+    def _check_response(self, body: models.ResponseEvent) -> None:
         self._state.check_response(body, workflow.now())
 
     @on.check(Trigger.APPEAL)
-    def _check_appeal(self, body: AppealEvent) -> None:
+    def _check_appeal(self, body: models.AppealEvent) -> None:
         self._state.check_appeal(body, workflow.now())
 
     @on(Trigger.RESPONSE)
-    async def _on_response(self, body: ResponseEvent) -> None:
+    async def _on_response(self, body: models.ResponseEvent) -> None:
         self._to_final_decision(Trigger.RESPONSE)
 
     @on(Trigger.APPEAL)
-    async def _on_appeal(self, body: AppealEvent) -> None:
+    async def _on_appeal(self, body: models.AppealEvent) -> None:
         self._state.drop_deadlines(D.APPEAL_BY)
         self._state.appeal_lodged = True
         self._move(Trigger.APPEAL, Phase.APPEAL_LODGED)
 
     @on(Trigger.JUDGMENT)
-    async def _on_judgment(self, body: JudgmentEvent) -> None:
+    async def _on_judgment(self, body: models.JudgmentEvent) -> None:
         state = self._state
-        if body.result is JudgmentResult.ANNULLED:
+        if body.result is models.JudgmentResult.ANNULLED:
             state.reopen(self._policy, workflow.now())
             self._move(Trigger.JUDGMENT, Phase.AWAITING_DECISION)
             return
@@ -396,25 +380,25 @@ class ApplicationWorkflow:
         await self._close(Trigger.JUDGMENT, state.outcome)
 
     @on(Trigger.WITHDRAW)
-    async def _on_withdraw(self, body: WithdrawEvent) -> None:
+    async def _on_withdraw(self, body: models.WithdrawEvent) -> None:
         self._state.drop_deadlines(D.REPAIR_BY, D.RESPOND_BY, D.ADMISSIBILITY_BY, D.DECIDE_BY)
         await self._letter("withdrawal", LetterKind.WITHDRAWAL)
         await self._close(Trigger.WITHDRAW, Outcome.WITHDRAWN)
 
     @on(Trigger.PERMIT_COLLECTED)
-    async def _on_permit_collected(self, body: PermitCollectedEvent) -> None:
+    async def _on_permit_collected(self, body: models.PermitCollectedEvent) -> None:
         assert self._state.permit is not None
         self._state.permit = self._state.permit.model_copy(update={"collected": True, "collected_on": body.collected_on})
         await self._close(Trigger.PERMIT_COLLECTED, Outcome.GRANTED)
 
     @on.check(Trigger.PERMIT_COLLECTED)
-    def _check_permit_collected(self, body: PermitCollectedEvent) -> None:
+    def _check_permit_collected(self, body: models.PermitCollectedEvent) -> None:
         self._state.check_permit_collected(body)
         self._state.check_not_after_today("collected_on", body.collected_on, workflow.now())
 
     # --- step 6 and 7 work -----------------------------------------------------------------
 
-    async def _record_decision(self, body: DecisionEvent, *, final: bool, then: Phase) -> None:
+    async def _record_decision(self, body: models.DecisionEvent, *, final: bool, then: Phase) -> None:
         request = self._state.record_decision(body, final=final, then=then, now=workflow.now())
         await call(RegistryActivities.record_decision, request)
 
@@ -423,7 +407,7 @@ class ApplicationWorkflow:
 
     # --- updates ---------------------------------------------------------------------------
 
-    def _validate(self, trigger: Trigger, body: Model) -> None:
+    def _validate(self, trigger: Trigger, body: models.Model) -> None:
         """Refuse, with the reason, an event the case cannot act on now; the case is unchanged."""
         refusal = self._desk.refusal(trigger)
         if refusal is not None:
@@ -440,7 +424,7 @@ class ApplicationWorkflow:
         if check is not None:
             check(self, body)
 
-    async def _accept(self, trigger: Trigger, body: Model) -> CaseStatus:
+    async def _accept(self, trigger: Trigger, body: models.Model) -> CaseStatus:
         accepted = self._desk.accept(trigger, body)
         self._publish()
         await accepted
