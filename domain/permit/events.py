@@ -26,9 +26,15 @@ class ExtensionApplicationEvent(Model):
     submitted_on: date
 
 
-class ExtensionDecisionEvent(Model):
+class ApplicationDecision(Model):
+    """The decision on an extension or a permanent application: granted or not, and why."""
+
     granted: bool
     grounds: NonEmpty
+
+
+class ExtensionDecisionEvent(ApplicationDecision):
+    pass
 
 
 class PermanentApplicationEvent(Model):
@@ -36,9 +42,8 @@ class PermanentApplicationEvent(Model):
     civic_integration_met: bool
 
 
-class PermanentDecisionEvent(Model):
-    granted: bool
-    grounds: NonEmpty
+class PermanentDecisionEvent(ApplicationDecision):
+    pass
 
 
 class ReplacementReason(enum.StrEnum):
