@@ -1,10 +1,12 @@
-"""The smallest workflows: the references of the memory run and the reminder storm.
+"""The smallest workflows and activity: the references of the memory run, the reminder storm and the baseline.
 
 A module of its own, as small as a user's first workflow module: the stock sandbox
 executes (and compiles) it anew for every run, which is part of what bare Temporal costs.
 
-* ``BareParked``: started, then parked on a signal;
-* ``BareReminder``: one timer, then one activity.
+* ``BareParked``: started, then parked on a signal (also the baseline's child, which
+  lives on until it is terminated);
+* ``BareReminder``: one timer, then one activity;
+* ``bench_step``: the activity, which returns its argument (also the baseline's).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ class BareParked:
         self._go = True
 
 
-@activity.defn(name="bare_remind")
-async def bare_remind(number: int) -> int:
+@activity.defn(name="bench_step")
+async def bench_step(number: int) -> int:
+    """The least an activity can do."""
     return number
 
 
@@ -44,8 +47,8 @@ class BareReminder:
     @workflow.run
     async def run(self, seconds: float) -> int:
         await asyncio.sleep(seconds)
-        return await workflow.execute_activity(bare_remind, 1, start_to_close_timeout=timedelta(seconds=60))
+        return await workflow.execute_activity(bench_step, 1, start_to_close_timeout=timedelta(seconds=60))
 
 
 BARE_WORKFLOWS: list[type] = [BareParked, BareReminder]
-BARE_ACTIVITIES = [bare_remind]
+BARE_ACTIVITIES = [bench_step]

@@ -1,11 +1,13 @@
-"""Bare Temporal: the workflows the service is measured against.
+"""Bare Temporal: the workflow the service is measured against.
 
 An ordinary workflow module: the sandbox executes it anew for every run, as it would any
 user's workflow module, with the stock sandbox runner.  No pydantic models are defined here
 (``benchmarks/plan.py`` holds the baseline's plan, passed through).
 
-``BenchBaseline`` / ``BenchChild`` take the service's shape in Temporal terms (the overhead
-run); the memory and storm runs' references are in ``benchmarks/bare.py``.
+``BenchBaseline`` takes the service's shape in Temporal terms (the overhead run).  Its
+activity (``bench_step``) and its stand-in child (``BareParked``, never signalled: it lives
+on until terminated, as the service's permit does) are the references of
+``benchmarks/bare.py``, called by name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
@@ -24,21 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 
 BASELINE_TIMER = timedelta(days=30)
-
-
-@activity.defn(name="bench_step")
-async def bench_step(stage: int) -> int:
-    return stage
-
-
-@workflow.defn(name="BenchChild")
-class BaselineChild:
-    """Stands in for the permit the service hands over to: it lives on (until terminated)."""
-
-    @workflow.run
-    async def run(self, number: int) -> int:
-        await workflow.wait_condition(lambda: False)
-        return number
 
 
 @workflow.defn(name="BenchBaseline")
@@ -85,7 +72,7 @@ class BaselineWorkflow:
                     child_id = f"{workflow.info().workflow_id}-child-{number}"
                     abandon = workflow.ParentClosePolicy.ABANDON
                     if plan.child_workflow is None:
-                        await workflow.start_child_workflow(BaselineChild.run, number, id=child_id, parent_close_policy=abandon)
+                        await workflow.start_child_workflow("BareParked", number, id=child_id, parent_close_policy=abandon)
                     else:
                         await workflow.start_child_workflow(
                             plan.child_workflow, plan.child_input, id=child_id, parent_close_policy=abandon

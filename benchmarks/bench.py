@@ -41,26 +41,53 @@ PARTS = ("overhead", "memory", "replay", "scale")
 DEFAULT_JSON = ROOT / "docs" / "benchmark-results.json"
 
 
+# The sizes, by option group: (option, default, what it sizes); --quick's small sizes beside.
+SIZES: dict[str, list[tuple[str, int, str]]] = {
+    "overhead": [
+        ("--cases", 200, "cases per run on the fakes"),
+        ("--real-cases", 30, "cases on the real activities, 0 skips"),
+        ("--concurrency", 20, "cases in flight at once"),
+        ("--rounds", 4, "interleaved rounds the cases are split into"),
+        ("--warmup", 5, "untimed cases per run before measuring"),
+    ],
+    "memory": [("--parked", 600, "cases parked per kind; measured at N/3 and N")],
+    "scale": [
+        ("--import-permits", 50_000, "permits imported"),
+        ("--storm", 5_000, "permits whose reminder falls due at once"),
+        ("--open-cases", 10_000, "applications parked at step 5"),
+        ("--open-cache", 1_000, "the worker's cache in the open-cases run"),
+    ],
+}
+QUICK = {
+    "cases": 20,
+    "real_cases": 5,
+    "rounds": 2,
+    "warmup": 2,
+    "parked": 90,
+    "import_permits": 600,
+    "storm": 200,
+    "open_cases": 300,
+    "open_cache": 100,
+}
+FLAGS = {
+    "overhead": [("--diagnose", "also the baseline with the service's upserts and permit child")],
+    "memory": [
+        ("--no-permits", "park applications only (the permits take longest)"),
+        ("--stock", "also the service on the stock sandbox (before decision 0050)"),
+    ],
+}
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)} (default all)")
     parser.add_argument("--quick", action="store_true", help="small sizes everywhere (a look, not a measurement)")
-    overhead = parser.add_argument_group("overhead")
-    overhead.add_argument("--cases", type=int, default=200, help="cases per run on the fakes (default 200)")
-    overhead.add_argument("--real-cases", type=int, default=30, help="cases on the real activities (default 30; 0 skips)")
-    overhead.add_argument("--concurrency", type=int, default=20, help="cases in flight at once (default 20)")
-    overhead.add_argument("--rounds", type=int, default=4, help="interleaved rounds the cases are split into (default 4)")
-    overhead.add_argument("--warmup", type=int, default=5, help="untimed cases per run before measuring (default 5)")
-    overhead.add_argument("--diagnose", action="store_true", help="also the baseline with the service's upserts and permit child")
-    memory = parser.add_argument_group("memory")
-    memory.add_argument("--parked", type=int, default=600, help="cases parked per kind; measured at N/3 and N (default 600)")
-    memory.add_argument("--no-permits", action="store_true", help="park applications only (the permits take longest)")
-    memory.add_argument("--stock", action="store_true", help="also the service on the stock sandbox (before decision 0050)")
-    scale = parser.add_argument_group("scale")
-    scale.add_argument("--import-permits", type=int, default=50_000, help="permits imported (default 50000)")
-    scale.add_argument("--storm", type=int, default=5_000, help="permits whose reminder falls due at once (default 5000)")
-    scale.add_argument("--open-cases", type=int, default=10_000, help="applications parked at step 5 (default 10000)")
-    scale.add_argument("--open-cache", type=int, default=1_000, help="the worker's cache in the open-cases run (default 1000)")
+    for group_name, sizes in SIZES.items():
+        group = parser.add_argument_group(group_name)
+        for option, default, what in sizes:
+            group.add_argument(option, type=int, default=default, help=f"{what} (default {default})")
+        for flag, what in FLAGS.get(group_name, []):
+            group.add_argument(flag, action="store_true", help=what)
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON.relative_to(ROOT)})"
     )
@@ -71,9 +98,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--only: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     if args.quick:
-        args.cases, args.real_cases, args.rounds, args.warmup = 20, 5, 2, 2
-        args.parked, args.import_permits, args.storm = 90, 600, 200
-        args.open_cases, args.open_cache = 300, 100
+        for name, size in QUICK.items():
+            setattr(args, name, size)
     if args.cases < 1 or args.concurrency < 1 or args.rounds < 1 or args.warmup < 0 or args.real_cases < 0:
         parser.error("--cases, --concurrency and --rounds must be at least 1; --warmup and --real-cases not negative")
     if args.parked < 3:

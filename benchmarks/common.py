@@ -1,4 +1,4 @@
-"""What the benchmark's parts share: the dev stack, worker processes, memory readings, cases."""
+"""What the benchmark's parts share: the dev stack, worker processes, process readings, cases."""
 
 from __future__ import annotations
 
@@ -7,23 +7,36 @@ import contextlib
 import itertools
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
+from domain.case import CaseStatus
 from domain.models import Application
+from domain.steps import EVENT_MODELS
 from infra.codec import generate_key_file
 from infra.devstack import DevStack, free_port, make_example_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "application.json"
+
+# The path the benchmark drives an application along (granted without interview): update
+# name and body, in order.  permit-collected's date comes from the decision's result (the
+# validator refuses a date before the permit's issue date).
+DECIDE = {"grounds": "new elements assessed", "decided_by": "officer-17"}
+PATH: list[tuple[str, dict[str, Any]]] = [
+    ("interview-decision", {"needed": False, "reason": "the file suffices"}),
+    ("decision", {"outcome": "granted", **DECIDE}),
+    ("permit-collected", {}),
+]
 
 _case_numbers = itertools.count(1)
 
@@ -70,6 +83,40 @@ def spawn_worker(stack: DevStack, name: str, task_queue: str, *, bare: bool = Fa
     return stack.processes[name].pid
 
 
+async def start_import(
+    stack: DevStack, path: Path, task_queue: str, *, stderr: int = subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """``starter.py import-permits path`` on ``stack`` for ``task_queue``, as an operator runs it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "starter.py",
+        "import-permits",
+        str(path),
+        cwd=ROOT,
+        env=stack.env() | {"HASA_TASK_QUEUE": task_queue},
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+# --- process readings (Linux /proc) -------------------------------------------------------
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process: client, worker (workflows, activities, SDK core)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of another process (Linux /proc); NaN where that is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of a process in KiB (Linux /proc)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -104,6 +151,9 @@ class PeakRss:
             self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
 
 
+# --- cases ----------------------------------------------------------------------------------
+
+
 def template() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(EXAMPLE.read_text())
     return loaded
@@ -126,6 +176,36 @@ def new_application(raw: dict[str, Any], prefix: str = "BENCH") -> Application:
     copied["application_id"] = f"{prefix}-2026-{next(_case_numbers):06d}"
     copied["received_at"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     return Application.model_validate(copied)
+
+
+async def send(handle: WorkflowHandle[Any, Any], event: str, body: dict[str, Any]) -> CaseStatus:
+    """One event to an application: its update, the body validated by the event's model."""
+    status: CaseStatus = await handle.execute_update(event, EVENT_MODELS[event].model_validate(body), result_type=CaseStatus)
+    return status
+
+
+async def follow_path(handle: WorkflowHandle[Any, Any]) -> AsyncIterator[tuple[str, CaseStatus]]:
+    """The updates of ``PATH`` in order, each event's name and result as it is answered."""
+    status: CaseStatus | None = None
+    for event, body in PATH:
+        if event == "permit-collected":
+            assert status is not None
+            assert status.permit is not None
+            body = {"collected_on": str(status.permit.issued_on)}
+        status = await send(handle, event, body)
+        yield event, status
+
+
+async def wait_phase(handle: WorkflowHandle[Any, Any], phase: str, limit_s: float = 60.0) -> None:
+    """Until the application's status query says ``phase``."""
+    started = time.monotonic()
+    current = "-"
+    while time.monotonic() - started < limit_s:
+        status: CaseStatus = await handle.query("status", result_type=CaseStatus)
+        if (current := status.phase) == phase:
+            return
+        await asyncio.sleep(0.025)
+    raise RuntimeError(f"{handle.id} never reached {phase} in {limit_s:.0f}s; it is {current}")
 
 
 async def gather_limited(jobs: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
@@ -167,7 +247,3 @@ class Slope:
     @property
     def kb_per_case(self) -> float:
         return (self.rss_large_kb - self.rss_small_kb) / (self.large - self.small)
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") == "1"

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,23 +37,23 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from benchmarks.common import (
-    ROOT,
     PeakRss,
     Slope,
+    follow_path,
     gather_limited,
     new_application,
     rss_kb,
     settle,
     spawn_worker,
+    start_import,
     stored_template,
     template,
     wait_count,
+    wait_phase,
 )
-from domain.case import CaseStatus
 from domain.deadlines import add_months
 from domain.identifiers import application_workflow_id, permit_workflow_id
 from domain.permit.schedule import local_date
-from domain.steps import EVENT_MODELS
 from infra.client import connect
 from infra.devstack import DevStack
 from infra.sandbox import workflow_runner
@@ -64,7 +64,12 @@ from workflows.permit import PermitWorkflow
 
 PARK_TIMEOUT = 900.0
 STEP5 = "awaiting_interview_decision"
-DECIDE = {"grounds": "new elements assessed", "decided_by": "officer-17"}
+# What the replay run measures after each event of the path.
+AFTER = {
+    "interview-decision": "application awaiting the decision",
+    "decision": "application granted, awaiting collection",
+    "permit-collected": "application closed",
+}
 
 
 @dataclass
@@ -117,84 +122,71 @@ async def park_permits(stack: DevStack, client: Client, task_queue: str, first: 
 
     today = local_date(datetime.now(UTC))
     path = write_records(stack.data_dir / f"parked-permits-{first}.jsonl", count, first, add_months(today, 30))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "starter.py",
-        "import-permits",
-        str(path),
-        cwd=ROOT,
-        env=stack.env() | {"HASA_TASK_QUEUE": task_queue},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await start_import(stack, path, task_queue)
     if await process.wait() != 0:
         raise RuntimeError(f"starter.py import-permits {path} exited {process.returncode}")
     query = f"TaskQueue = '{task_queue}' AND PermitStatus = 'active'"
     await wait_count(client, query, total, PARK_TIMEOUT, "permits parked")
 
 
+Park = Callable[[int, int, int], Awaitable[object]]  # (first number, how many, parked in all by then)
+
+
+async def slope(pid: int, small: int, large: int, park: Park) -> Slope:
+    """The worker's RSS with ``small`` cases parked, then ``large``."""
+    await park(0, small, small)
+    await settle()
+    rss_small = rss_kb(pid)
+    await park(small, large - small, large)
+    await settle()
+    return Slope(small, large, rss_small, rss_kb(pid))
+
+
 async def parked_memory(stack: DevStack, parked: int, kinds: list[str]) -> MemoryResult:
     """The RSS slope per parked case: bare, application at step 5, permit; one dev server, one run."""
     small, large = max(1, parked // 3), parked
     cache = 3 * parked + 100  # nothing evicted while measuring
-    bare_pid = spawn_worker(stack, "worker-bare", "bench-bare", bare=True, max_cached_workflows=cache)
-    service_pid = spawn_worker(stack, "worker-app", "bench-app", max_cached_workflows=cache)
-    stock_pid = (
-        spawn_worker(stack, "worker-stock", "bench-stock", stock=True, max_cached_workflows=cache) if "stock" in kinds else 0
-    )
-    permit_pid = spawn_worker(stack, "worker-permit", "bench-permit", max_cached_workflows=cache)
+    pids = {
+        "bare": spawn_worker(stack, "worker-bare", "bench-bare", bare=True, max_cached_workflows=cache),
+        "application": spawn_worker(stack, "worker-app", "bench-app", max_cached_workflows=cache),
+        "stock": spawn_worker(stack, "worker-stock", "bench-stock", stock=True, max_cached_workflows=cache)
+        if "stock" in kinds
+        else 0,
+        "permit": spawn_worker(stack, "worker-permit", "bench-permit", max_cached_workflows=cache),
+    }
     client = await stack_client(stack)
     raw = stored_template(template(), stack.data_dir)
     await settle(3)
 
-    print(f"  memory: bare, {small} then {large} parked ...", flush=True)
-    await park_bare(client, "bench-bare", 0, small)
-    await settle()
-    bare_small = rss_kb(bare_pid)
-    await park_bare(client, "bench-bare", small, large - small)
-    await settle()
-    bare = Slope(small, large, bare_small, rss_kb(bare_pid))
+    def applications(task_queue: str) -> Park:
+        settings = stack_settings(stack, task_queue)
+        return lambda _, count, total: park_applications(client, settings, raw, count, total)
 
-    print(f"  memory: applications at step 5, {small} then {large} ...", flush=True)
-    app_settings = stack_settings(stack, "bench-app")
-    await park_applications(client, app_settings, raw, small, small)
-    await settle()
-    app_small = rss_kb(service_pid)
-    await park_applications(client, app_settings, raw, large - small, large)
-    await settle()
-    application = Slope(small, large, app_small, rss_kb(service_pid))
-
-    stock = None
-    if "stock" in kinds:
-        print(f"  memory: applications on the stock sandbox (before decision 0050), {small} then {large} ...", flush=True)
-        stock_settings = stack_settings(stack, "bench-stock")
-        await park_applications(client, stock_settings, raw, small, small)
-        await settle()
-        stock_small = rss_kb(stock_pid)
-        await park_applications(client, stock_settings, raw, large - small, large)
-        await settle()
-        stock = Slope(small, large, stock_small, rss_kb(stock_pid))
-
-    permit = None
-    if "permit" in kinds:
-        print(f"  memory: permits, {small} then {large} ...", flush=True)
-        await park_permits(stack, client, "bench-permit", 700_000, small, small)
-        await settle()
-        permit_small = rss_kb(permit_pid)
-        await park_permits(stack, client, "bench-permit", 700_000 + small, large - small, large)
-        await settle()
-        permit = Slope(small, large, permit_small, rss_kb(permit_pid))
+    parks: dict[str, tuple[str, Park]] = {
+        "bare": ("bare", lambda first, count, _: park_bare(client, "bench-bare", first, count)),
+        "application": ("applications at step 5", applications("bench-app")),
+        "stock": ("applications on the stock sandbox (before decision 0050)", applications("bench-stock")),
+        "permit": (
+            "permits",
+            lambda first, count, total: park_permits(stack, client, "bench-permit", 700_000 + first, count, total),
+        ),
+    }
+    slopes: dict[str, Slope] = {}
+    for kind, (what, park) in parks.items():
+        if kind in ("bare", "application") or kind in kinds:
+            print(f"  memory: {what}, {small} then {large} parked ...", flush=True)
+            slopes[kind] = await slope(pids[kind], small, large, park)
     return MemoryResult(
         parked=large,
-        bare=bare,
-        application=application,
-        permit=permit,
-        stock=stock,
+        bare=slopes["bare"],
+        application=slopes["application"],
+        permit=slopes.get("permit"),
+        stock=slopes.get("stock"),
         worker_rss_kb={
-            "bare": rss_kb(bare_pid),
-            "application": rss_kb(service_pid),
-            "permit": rss_kb(permit_pid),
-            "application_stock_sandbox": rss_kb(stock_pid) if stock_pid else 0,
+            "bare": rss_kb(pids["bare"]),
+            "application": rss_kb(pids["application"]),
+            "permit": rss_kb(pids["permit"]),
+            "application_stock_sandbox": rss_kb(pids["stock"]) if pids["stock"] else 0,
         },
     )
 
@@ -249,34 +241,12 @@ async def application_phases(stack: DevStack) -> list[ReplayCost]:
     replay = replayer(client)
     costs: list[ReplayCost] = []
 
-    async def phase_is(phase: str) -> None:
-        for _ in range(600):
-            status: CaseStatus = await handle.query("status", result_type=CaseStatus)
-            if status.phase == phase:
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"{handle.id} never reached {phase}")
-
-    await phase_is(STEP5)
+    await wait_phase(handle, STEP5)
     costs.append(await replay_cost("application at step 5 (interview decision)", await handle.fetch_history(), replay))
-    await handle.execute_update(
-        "interview-decision",
-        EVENT_MODELS["interview-decision"].model_validate({"needed": False, "reason": "the file suffices"}),
-        result_type=CaseStatus,
-    )
-    costs.append(await replay_cost("application awaiting the decision", await handle.fetch_history(), replay))
-    status = await handle.execute_update(
-        "decision", EVENT_MODELS["decision"].model_validate({"outcome": "granted", **DECIDE}), result_type=CaseStatus
-    )
-    costs.append(await replay_cost("application granted, awaiting collection", await handle.fetch_history(), replay))
-    assert status.permit is not None
-    await handle.execute_update(
-        "permit-collected",
-        EVENT_MODELS["permit-collected"].model_validate({"collected_on": str(status.permit.issued_on)}),
-        result_type=CaseStatus,
-    )
-    await handle.result()
-    costs.append(await replay_cost("application closed", await handle.fetch_history(), replay))
+    async for event, _ in follow_path(handle):
+        if event == "permit-collected":
+            await handle.result()
+        costs.append(await replay_cost(AFTER[event], await handle.fetch_history(), replay))
     permit = client.get_workflow_handle(permit_workflow_id(app.application_id))
     await asyncio.sleep(2)
     costs.append(await replay_cost("permit, first weeks", await permit.fetch_history(), replay))

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,14 +28,23 @@ from typing import Any
 from sqlalchemy import func, select
 
 from activities.registry_db import LetterRow, Registry
-from benchmarks.common import ROOT, PeakRss, gather_limited, rss_kb, spawn_worker, stored_template, template, wait_count
+from benchmarks.common import (
+    PATH,
+    PeakRss,
+    gather_limited,
+    process_cpu,
+    rss_kb,
+    send,
+    spawn_worker,
+    start_import,
+    stored_template,
+    template,
+    wait_count,
+)
 from benchmarks.memory import park_applications, stack_client, stack_settings
-from benchmarks.overhead import process_cpu
-from domain.case import CaseStatus
 from domain.deadlines import add_months
 from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, application_workflow_id
 from domain.permit.schedule import local_date
-from domain.steps import EVENT_MODELS
 from infra.devstack import DevStack
 
 TIMEOUT = 3600.0
@@ -76,19 +84,9 @@ def write_records(path: Path, count: int, first: int, valid_until: date) -> Path
 
 async def run_import(stack: DevStack, path: Path, task_queue: str, worker_pids: list[int], count: int) -> dict[str, Any]:
     """``starter.py import-permits`` until every permit's workflow has published its status."""
-    env = stack.env() | {"HASA_TASK_QUEUE": task_queue}
     client = await stack_client(stack)
     started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "starter.py",
-        "import-permits",
-        str(path),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = await start_import(stack, path, task_queue, stderr=subprocess.PIPE)
     server_pid = stack.processes["temporal"].pid
     cpu_before = [process_cpu(pid) for pid in (server_pid, *worker_pids)]
     peaks = [PeakRss(pid) for pid in worker_pids]
@@ -163,16 +161,7 @@ async def storm(stack: DevStack, count: int, directory: Path) -> dict[str, Any]:
     path = write_records(directory / "storm.jsonl", count, 500_000, add_months(today, 6))
     print(f"  storm: {count} permits with a reminder due today ...", flush=True)
     started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "starter.py",
-        "import-permits",
-        str(path),
-        cwd=ROOT,
-        env=stack.env() | {"HASA_TASK_QUEUE": queue},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = await start_import(stack, path, queue)
     while True:
         letters = await asyncio.to_thread(reminder_letters, stack) - before
         if letters >= count and process.returncode is not None:
@@ -224,11 +213,7 @@ async def open_cases(stack: DevStack, count: int, cache: int) -> dict[str, Any]:
             print(f"    {parked} parked, worker RSS {samples[-1][1]:.0f} MB", flush=True)
     handle = client.get_workflow_handle(application_workflow_id(ids[0]))
     started = time.perf_counter()
-    status = await handle.execute_update(
-        "interview-decision",
-        EVENT_MODELS["interview-decision"].model_validate({"needed": False, "reason": "the file suffices"}),
-        result_type=CaseStatus,
-    )
+    status = await send(handle, *PATH[0])  # interview-decision
     latency_ms = (time.perf_counter() - started) * 1000
     return {
         "cases": count,
