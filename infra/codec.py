@@ -46,6 +46,7 @@ import argparse
 import base64
 import binascii
 import dataclasses
+import functools
 import json
 import os
 import secrets
@@ -53,13 +54,16 @@ import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import TypeAdapter
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
-from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverter,
     DefaultFailureConverterWithEncodedAttributes,
@@ -322,12 +326,42 @@ class RefusedPayloadConverter(EncodingPayloadConverter):
         )
 
 
-class ServicePayloadConverter(PydanticPayloadConverter):
-    """The pydantic payload converter, plus the refusal of unencrypted payloads."""
+_TYPE_ADAPTERS: functools._lru_cache_wrapper[TypeAdapter[Any]] = functools.lru_cache(maxsize=1024)(TypeAdapter)
+
+
+class SharedJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
+    """The SDK's pydantic JSON converter on the process's one TypeAdapter cache (also in a copy)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._set_converters(*self.converters.values(), RefusedPayloadConverter())
+        self._type_adapter = _TYPE_ADAPTERS
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._type_adapter = _TYPE_ADAPTERS
+
+
+# One set of converters for the whole process.  The SDK builds a payload converter for every
+# workflow run; the stock pydantic one then built a JSON converter, and with it a cache of
+# TypeAdapters, per run: each cached run kept a TypeAdapter for its input and for each result
+# type it decoded (about 13 KB per parked case, decision 0055).  The converters hold no
+# state of a run: a TypeAdapter is immutable once built, and the types it is keyed on are
+# the passed-through ``domain`` models, the same objects in every run.
+_CONVERTERS: tuple[EncodingPayloadConverter, ...] = (
+    *(
+        SharedJSONPayloadConverter() if isinstance(c, PydanticJSONPlainPayloadConverter) else c
+        for c in PydanticPayloadConverter().converters.values()
+    ),
+    RefusedPayloadConverter(),
+)
+
+
+class ServicePayloadConverter(PydanticPayloadConverter):
+    """The pydantic payload converter on the process's one set of converters, plus the
+    refusal of unencrypted payloads."""
+
+    def __init__(self) -> None:
+        CompositePayloadConverter.__init__(self, *_CONVERTERS)
 
 
 def data_converter(keyring: KeyRing | None, *, allow_plaintext: bool = False) -> DataConverter:

@@ -74,7 +74,7 @@ class ApplicationWorkflow:
         self._published: dict[str, Any] = {}  # search attribute values last upserted
         self._details = ""
         self._watch = DeadlineWatch(self._state, self._publish)
-        register_updates(APPLICATION_EVENTS, self._accept, self._validate, CaseStatus)
+        register_updates(APPLICATION_EVENTS, CaseStatus)
 
     @property
     def _app_id(self) -> str:
@@ -407,7 +407,7 @@ class ApplicationWorkflow:
 
     # --- updates ---------------------------------------------------------------------------
 
-    def _validate(self, trigger: Trigger, body: models.Model) -> None:
+    def validate_event(self, trigger: Trigger, body: models.Model) -> None:
         """Refuse, with the reason, an event the case cannot act on now; the case is unchanged."""
         refusal = self._desk.refusal(trigger)
         if refusal is not None:
@@ -424,7 +424,7 @@ class ApplicationWorkflow:
         if check is not None:
             check(self, body)
 
-    async def _accept(self, trigger: Trigger, body: models.Model) -> CaseStatus:
+    async def accept_event(self, trigger: Trigger, body: models.Model) -> CaseStatus:
         accepted = self._desk.accept(trigger, body)
         self._publish()
         await accepted

@@ -13,10 +13,11 @@ workflow methods that act on them: ``@on(Trigger.DOCUMENTS)`` above one method.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -31,6 +32,8 @@ W = TypeVar("W")
 K = TypeVar("K")
 F = TypeVar("F", bound=Callable[..., Any])
 E = TypeVar("E", bound=enum.StrEnum)
+E_contra = TypeVar("E_contra", bound=enum.StrEnum, contravariant=True)
+R_co = TypeVar("R_co", covariant=True)
 
 # An update accepted but not acted on (the case ended first) fails with this type.
 EVENT_NOT_APPLIED = "EventNotApplied"
@@ -200,40 +203,42 @@ class EventDesk(Generic[K]):
         self.finish()
 
 
-def register_updates(
-    table: Mapping[E, Event[Any, E, Any]],
-    accept: Callable[[E, Any], Awaitable[R]],
-    validate: Callable[[E, Any], None],
-    result_type: type[R],
-) -> None:
+class EventSink(Protocol[E_contra, R_co]):
+    """What a workflow with an event table implements: its update handlers call these."""
+
+    async def accept_event(self, trigger: E_contra, body: Any) -> R_co: ...
+
+    def validate_event(self, trigger: E_contra, body: Any) -> None: ...
+
+
+def register_updates(table: Mapping[E, Event[Any, E, Any]], result_type: Any) -> None:
     """One update handler and one validator per row of an event table, under the event's name.
 
-    Call it in ``@workflow.init``: handlers set there exist before the first activation's
-    updates are applied.  The body type travels in the handler's annotations, which the SDK
-    reads to decode the payload into the row's model.
+    Call it in ``@workflow.init`` of a workflow that is an ``EventSink``: handlers set there
+    exist before the first activation's updates are applied.  The body type travels in the
+    handler's annotations, which the SDK reads to decode the payload into the row's model.
+    The handler and validator functions are made once per process and shared by every
+    run (they find their run with ``workflow.instance()``): a cached case keeps none of its own.
     """
     for trigger, event in table.items():
-        workflow.set_update_handler(
-            event.name, _handler(trigger, event.body, accept, result_type), validator=_validator(trigger, event.body, validate)
-        )
+        body: Any = event.body  # a model class: hashable, the key of the process-wide handlers
+        handler, validator = _handlers(trigger, body, result_type)
+        workflow.set_update_handler(event.name, handler, validator=validator)
 
 
-def _handler(
-    trigger: K, body_type: type[Any], accept: Callable[[K, Any], Awaitable[R]], result_type: type[R]
-) -> Callable[..., Any]:
-    async def handler(body: Any) -> R:
-        return await accept(trigger, body)
+@functools.cache
+def _handlers(trigger: enum.StrEnum, body_type: Any, result_type: Any) -> tuple[Callable[..., Any], Callable[..., None]]:
+    async def handler(body: Any) -> Any:
+        sink: EventSink[Any, Any] = workflow.instance()
+        return await sink.accept_event(trigger, body)
+
+    def validator(body: Any) -> None:
+        sink: EventSink[Any, Any] = workflow.instance()
+        sink.validate_event(trigger, body)
 
     handler.__annotations__ = {"body": body_type, "return": result_type}
-    return handler
-
-
-def _validator(trigger: K, body_type: type[Any], validate: Callable[[K, Any], None]) -> Callable[..., None]:
-    def validator(body: Any) -> None:
-        validate(trigger, body)
-
     validator.__annotations__ = {"body": body_type, "return": None}
-    return validator
+    return handler, validator
 
 
 def started_with(keys: Iterable[SearchAttributeKey[Any]]) -> dict[str, Any]:

@@ -126,7 +126,7 @@ class PermitWorkflow:
         self._renewed = False
         self._published: dict[str, Any] = started_with(sa.PERMIT)
         self._said: tuple[str, bool] = ("", False)
-        register_updates(PERMIT_EVENT_TABLE, self._accept, self._validate, EventOutcome)
+        register_updates(PERMIT_EVENT_TABLE, EventOutcome)
 
     # --- the main loop -------------------------------------------------------------------
 
@@ -210,12 +210,12 @@ class PermitWorkflow:
 
     # --- updates: registered from the event table ---------------------------------------------
 
-    async def _accept(self, trigger: PermitTrigger, body: Model) -> EventOutcome:
+    async def accept_event(self, trigger: PermitTrigger, body: Model) -> EventOutcome:
         """Act on one event under the lock, after checking it again: another update may have
         got there first since its validator ran."""
         async with self._lock:
             try:
-                self._validate(trigger, body)
+                self.validate_event(trigger, body)
             except PermitRuleError as err:
                 raise ApplicationError(str(err), type=EVENT_REJECTED, non_retryable=True) from err
             self._said = ("", False)
@@ -223,7 +223,7 @@ class PermitWorkflow:
             message, refused = self._said
             return EventOutcome(event=trigger.value, refused=refused, message=message, permit=view(self._state))
 
-    def _validate(self, trigger: PermitTrigger, body: Model) -> None:
+    def validate_event(self, trigger: PermitTrigger, body: Model) -> None:
         """Reject, with the reason, an event the permit cannot take now; the state is untouched."""
         if not allowed(self._state.status, trigger):  # names only: readable in the Web UI
             raise ApplicationError(rejection(self._state.status, trigger), type=REFUSAL_TYPE, non_retryable=True)
