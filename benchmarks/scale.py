@@ -161,9 +161,12 @@ async def storm(stack: DevStack, count: int, directory: Path) -> dict[str, Any]:
     path = write_records(directory / "storm.jsonl", count, 500_000, add_months(today, 6))
     print(f"  storm: {count} permits with a reminder due today ...", flush=True)
     started = time.perf_counter()
-    process = await start_import(stack, path, queue)
+    process = await start_import(stack, path, queue, stderr=subprocess.PIPE)
     while True:
         letters = await asyncio.to_thread(reminder_letters, stack) - before
+        if process.returncode not in (None, 0):
+            err = await process.stderr.read() if process.stderr else b""
+            raise RuntimeError(f"storm: import-permits exited {process.returncode}: {err.decode()[-2000:]}")
         if letters >= count and process.returncode is not None:
             break
         if time.perf_counter() - started > TIMEOUT:

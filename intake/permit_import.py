@@ -39,6 +39,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -277,6 +278,28 @@ def permit_settings(settings: Settings) -> PermitSettings:
     return case_options(settings).permit_settings
 
 
+# A busy registry (another writer held SQLite's lock past its busy timeout, a dropped
+# connection) is waited out, about two minutes in all, as an activity would be retried;
+# after that the batch stops with the reason and can be run again (it is idempotent).
+REGISTRY_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+
+
+async def write_registry(registry: Registry, record: PermitRecord, state: PermitState, now: datetime) -> None:
+    """``register_holder`` in a thread, retried while the registry is busy; ``Unavailable`` when it stays so."""
+    for delay in (*REGISTRY_RETRY_SECONDS, None):
+        try:
+            await asyncio.to_thread(register_holder, registry, record, state, now)
+            return
+        except OperationalError as err:
+            if delay is None:
+                raise Unavailable(
+                    f"the registry did not take the import of {record.application_id} "
+                    f"({type(err.orig).__name__}); nothing is half-written: run the batch again",
+                    delivered=False,
+                ) from None
+            await asyncio.sleep(delay)
+
+
 async def import_permits(client: Client, settings: Settings, source: str, *, now: datetime | None = None) -> dict[str, int]:
     """Import every record of ``source``; prints one JSON line per record; returns the counts."""
     now = now or datetime.now(UTC)
@@ -293,7 +316,7 @@ async def import_permits(client: Client, settings: Settings, source: str, *, now
             return batch.invalid(record, errors, permit_workflow_id)
         state = imported_state(permit, chosen, now)
         try:
-            await asyncio.to_thread(register_holder, registry, permit, state, now)
+            await write_registry(registry, permit, state, now)
         except ValueError as err:
             field, _, message = str(err).partition(": ")
             return batch.invalid(record, [FieldError(field, message)], permit_workflow_id, permit.application_id)

@@ -167,3 +167,48 @@ def test_the_first_valid_from_and_term_are_kept() -> None:
     state = imported_state(parsed(first_valid_from="2017-03-01", term=2), PermitSettings(), NOW)
     assert state.first_valid_from == date(2017, 3, 1)
     assert state.term == 2
+
+
+def test_a_busy_registry_is_waited_out_and_then_stops_the_batch_with_the_reason(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the 5,000-permit storm of `make bench`: SQLite said "database is locked" past
+    its busy timeout and the whole batch ended with a traceback. Now the record's registry
+    write is retried; if the registry stays busy the batch stops with a reason to run it again."""
+    import asyncio
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from intake import permit_import
+    from intake.errors import Unavailable
+
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    registry.migrate()
+    permit = parsed()
+    state = imported_state(permit, PermitSettings(), NOW)
+    monkeypatch.setattr(permit_import, "REGISTRY_RETRY_SECONDS", (0.0, 0.0))
+    real = permit_import.register_holder
+    calls: list[int] = []
+
+    def locked_twice(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+        real(*args)
+
+    monkeypatch.setattr(permit_import, "register_holder", locked_twice)
+    asyncio.run(permit_import.write_registry(registry, permit, state, NOW))
+    with registry.transaction() as session:
+        assert session.query(PermitRow).count() == 1
+
+    def always_locked(*args: Any) -> None:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(permit_import, "register_holder", always_locked)
+    other = parsed(application_id="HASA-2022-000777")
+    with pytest.raises(Unavailable, match="HASA-2022-000777") as raised:
+        asyncio.run(permit_import.write_registry(registry, other, state, NOW))
+    assert "run the batch again" in str(raised.value)
+    assert "Voorbeeld" not in str(raised.value)
+    registry.dispose()
