@@ -19,6 +19,7 @@ import pytest
 
 from infra.devstack import DevStack, free_port, make_example_documents
 from tests.conftest import EXAMPLE
+from workflows.common import timeout_for
 
 APP_ID = "HASA-2026-000123"
 
@@ -204,7 +205,9 @@ def test_worker_killed_mid_case_resumes_without_duplicates(stack: DevStack, docu
     assert code == 0
     stack.stop_process("worker", signal.SIGKILL)
     stack.restart_worker()
-    wait_phase(stack, app_id, "awaiting_interview_decision", timeout=90)
+    # An activity the killed worker had started is retried once its start-to-close timeout
+    # has passed (2 minutes for a letter, workflows/common.ACTIVITY_TIMEOUTS): wait past it.
+    wait_phase(stack, app_id, "awaiting_interview_decision", timeout=timeout_for("send_letter").total_seconds() + 60)
     with registry(stack) as db:
         (acks,) = db.execute(
             "select count(*) from letters where application_id = ? and kind = 'acknowledgement'", (app_id,)
