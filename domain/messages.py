@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, Field
 
-from domain.models import Application, DecisionOutcome, Document, Model, NewElement
-from domain.permit.events import ViolationOutcome, WithdrawalGround
-from domain.permit.transitions import PermitStatus, PermitType
+from domain.models import Application, Document, Model, NewElement
+from domain.permit.transitions import PermitType
+from domain.records import DecisionFacts, PermitStatusFacts, PermitValidity, ViolationFacts
 from domain.steps import Phase
 
 # The registry notes the phase a case is in.  The workflow says which phase follows an
@@ -82,17 +82,8 @@ class SlotBooking(Model):
     interpreter_language: str | None = None
 
 
-class RecordDecision(Model):
+class RecordDecision(DecisionFacts):
     application_id: str
-    sequence: int = Field(ge=1, description="1 for the first decision, +1 for each later one")
-    outcome: DecisionOutcome
-    final: bool = Field(description="False for an intended decision (voornemen)")
-    grounds: str
-    decided_by: str
-    decided_at: AwareDatetime
-    policy_version: str
-    respond_by: AwareDatetime | None = None
-    appeal_by: AwareDatetime | None = None
     phase_after: Phase | None = None
     letter_facts: dict[str, str] = Field(
         default_factory=dict, description="extra facts for the letter, e.g. why a case is not processed"
@@ -113,19 +104,14 @@ class DecisionRecorded(Model):
     letters: list[LetterRef]
 
 
-class IssuePermit(Model):
+class IssuePermit(PermitValidity):
+    permit_type: PermitType = PermitType.TEMPORARY
     application_id: str
     purpose: str = Field(default="initial", description="idempotency key: 'initial', 'replacement-2', ...")
-    permit_type: str = "III"
-    valid_from: date
-    valid_until: date
 
 
-class PermitIssued(Model):
+class PermitIssued(PermitValidity):
     document_number: str
-    permit_type: str
-    valid_from: date
-    valid_until: date
     endorsement: str
 
 
@@ -213,14 +199,12 @@ class CaseClosed(Model):
     outcome: str
 
 
-class PermitInput(Model):
+class PermitInput(PermitValidity):
     """The hand-over from the application workflow at step 7 to the permit's own workflow."""
 
+    permit_type: PermitType = PermitType.TEMPORARY
     application_id: str
     document_number: str
-    permit_type: str = "III"
-    valid_from: date
-    valid_until: date
     issued_at: AwareDatetime
     language: str = Field(default="nl", description="the holder's language, for interpreters at the desk")
     first_valid_from: date | None = Field(
@@ -235,14 +219,9 @@ class PermitInput(Model):
 # idempotency key, so a retried activity writes once.
 
 
-class RecordPermitStatus(Model):
+class RecordPermitStatus(PermitStatusFacts):
     application_id: str
     key: str = Field(description="idempotency key within the case, e.g. 'extension_pending-3'")
-    status: PermitStatus
-    permit_type: PermitType
-    valid_until: date
-    changed_at: AwareDatetime
-    withdrawal_ground: WithdrawalGround | None = None
 
 
 class PermitStatusRecorded(Model):
@@ -263,18 +242,10 @@ class DocumentInvalidated(Model):
     already_invalid: bool = False
 
 
-class RecordViolation(Model):
+class RecordViolation(ViolationFacts):
     """A late report of a change: a warning, or a fine proposal."""
 
     application_id: str
-    sequence: int = Field(ge=1, description="1 for the first violation, +1 for each later one")
-    outcome: ViolationOutcome
-    change_kind: str
-    occurred_on: date
-    reported_on: date
-    decided_on: date
-    warning_valid_until: date | None = None
-    fine_maximum_eur: Decimal | None = None
 
 
 class ViolationRecorded(Model):

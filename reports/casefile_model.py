@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.permit.state import FineStatus
+from domain.records import DecisionFacts, PermitStatusFacts, PermitValidity, ViolationFacts
+
 FORMAT: Literal["hasa-case-file/1"] = "hasa-case-file/1"
 
 
@@ -61,16 +64,8 @@ class Entry(_Out):
     data: Any = Field(default=None, description="the decrypted body of an event, or an activity's input and result")
 
 
-class Decision(_Out):
-    sequence: int
-    outcome: str
-    final: bool = Field(description="false for an intended decision (voornemen)")
-    grounds: str
-    decided_by: str
-    decided_at: datetime
-    policy_version: str
-    respond_by: datetime | None = None
-    appeal_by: datetime | None = None
+class Decision(DecisionFacts):
+    """A decision as the registry holds it (``DecisionRow``)."""
 
 
 class Deadline(_Out):
@@ -123,36 +118,25 @@ class Appeal(_Out):
     judged_at: datetime | None = None
 
 
-class Card(_Out):
+class Card(PermitValidity):
+    """A residence document the registry issued (``PermitRow``), with its collection and invalidity."""
+
     document_number: str
     purpose: str
-    permit_type: str
-    valid_from: date
-    valid_until: date
-    status: str
+    status: str = Field(description="valid, replaced or invalid")
     issued_at: datetime
     collected_on: date | None = None
     invalid_reason: str | None = None
 
 
-class StatusChange(_Out):
-    status: str
-    permit_type: str
-    valid_until: date
-    withdrawal_ground: str | None = None
-    changed_at: datetime
+class StatusChange(PermitStatusFacts):
+    """A status the permit workflow reported to the registry (``PermitStatusChangeRow``)."""
 
 
-class Violation(_Out):
-    sequence: int
-    outcome: str = Field(description="warning or fine")
-    change_kind: str
-    occurred_on: date
-    reported_on: date
-    decided_on: date
-    warning_valid_until: date | None = None
-    fine_maximum_eur: Decimal | None = None
-    fine_status: str | None = None
+class Violation(ViolationFacts):
+    """A late report as the registry holds it (``PermitViolationRow``), with the fine's decision."""
+
+    fine_status: FineStatus | None = None
     fine_amount_eur: Decimal | None = None
     fine_decided_on: date | None = None
 
