@@ -86,12 +86,17 @@ class DeadlineView(Model):
     explanation: str
 
 
-class InterviewView(Model):
-    needed: bool | None = None
+class InterviewFacts(Model):
+    """An interview as it was booked and as it went; the case states it, the case file reports it."""
+
     starts_at: AwareDatetime | None = None
     location: str | None = None
     held_on: date | None = None
     no_show: bool = False
+
+
+class InterviewView(InterviewFacts):
+    needed: bool | None = None
     no_show_excused: bool | None = None
     rebooked: int = Field(default=0, description="interviews booked again after an excused no-show")
     booked_by_hand: bool = False

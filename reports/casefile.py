@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -49,6 +49,8 @@ from reports.casefile_model import (
     Violation,
 )
 from reports.history import Fact, PayloadReader, RunHistory, facts_of, fetch_runs
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class CaseNotFound(LookupError):
@@ -164,6 +166,11 @@ def deadlines(states: Sequence[tuple[datetime, dict[str, Any]]], timers: Sequenc
     return found
 
 
+def _with(model: _M, **update: Any) -> _M:
+    """``model`` with ``update`` validated (``model_copy`` would take the values unchecked)."""
+    return model.model_validate({**model.model_dump(), **update})
+
+
 def interviews(facts: Sequence[Fact]) -> list[Interview]:
     out: list[Interview] = []
     for fact in facts:
@@ -175,12 +182,12 @@ def interviews(facts: Sequence[Fact]) -> list[Interview]:
         elif fact.kind == "activity" and fact.name == "book_slot" and body.get("kind") == "interview":
             result = fact.result if isinstance(fact.result, dict) else {}
             if result.get("booked"):
-                out[-1] = out[-1].model_copy(update={"starts_at": result.get("starts_at"), "location": result.get("location")})
+                out[-1] = _with(out[-1], starts_at=result.get("starts_at"), location=result.get("location"))
         elif fact.kind == "event" and fact.name == "interview-report" and fact.failure is None:
-            out[-1] = out[-1].model_copy(update={"held_on": body.get("held_on")})
+            out[-1] = _with(out[-1], held_on=body.get("held_on"))
         elif fact.kind == "event" and fact.name == "no-show" and fact.failure is None:
-            out[-1] = out[-1].model_copy(update={"no_show": True})
-    return [Interview.model_validate(i.model_dump()) for i in out]
+            out[-1] = _with(out[-1], no_show=True)
+    return out
 
 
 def appeals(facts: Sequence[Fact]) -> list[Appeal]:
@@ -193,7 +200,7 @@ def appeals(facts: Sequence[Fact]) -> list[Appeal]:
                 Appeal(lodged_on=fact.input["lodged_on"], court_case=str(fact.input.get("court_case", "")), recorded_at=fact.at)
             )
         elif fact.name == "judgment" and out:
-            out[-1] = out[-1].model_copy(update={"judgment": fact.input.get("result"), "judged_at": fact.at})
+            out[-1] = _with(out[-1], judgment=fact.input.get("result"), judged_at=fact.at)
     return out
 
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.case import InterviewFacts
+from domain.models import AppealEvent, InterviewDecisionEvent, JudgmentResult
 from domain.permit.state import FineStatus
 from domain.records import DecisionFacts, PermitStatusFacts, PermitValidity, ViolationFacts
 
@@ -100,21 +102,17 @@ class DocumentOnFile(_Out):
     recorded_at: datetime
 
 
-class Interview(_Out):
+class Interview(InterviewDecisionEvent, InterviewFacts):
+    """An interview decision (the event's body) and the interview it led to."""
+
     decided_at: datetime
-    needed: bool
-    reason: str
-    starts_at: datetime | None = None
-    location: str | None = None
-    held_on: date | None = None
-    no_show: bool = False
 
 
-class Appeal(_Out):
-    lodged_on: date
-    court_case: str
+class Appeal(AppealEvent):
+    """An appeal as it was lodged (the event's body), and the court's judgment."""
+
     recorded_at: datetime
-    judgment: str | None = None
+    judgment: JudgmentResult | None = None
     judged_at: datetime | None = None
 
 
