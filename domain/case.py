@@ -16,7 +16,9 @@ from pydantic import AwareDatetime, Field
 from domain.deadlines import AMSTERDAM
 from domain.models import Application, Model
 from domain.permit.state import PermitSettings
+from domain.permit.transitions import PermitType
 from domain.policy import LegalSettings
+from domain.records import DecisionTaken, PermitValidity
 from domain.requirements import Finding
 
 DECISION_WARNING_LEAD = timedelta(days=14)
@@ -102,18 +104,16 @@ class InterviewView(InterviewFacts):
     booked_by_hand: bool = False
 
 
-class DecisionView(Model):
-    sequence: int
-    outcome: str
-    final: bool
-    decided_at: AwareDatetime
+class DecisionView(DecisionTaken):
+    """A decision as the case lists it; the registry keeps its grounds (``domain.records.DecisionFacts``)."""
 
 
-class PermitView(Model):
+class PermitView(PermitValidity):
+    """The card issued at step 7, valid from the day the application was received or a later
+    date the decision names."""
+
+    permit_type: PermitType = PermitType.TEMPORARY
     document_number: str
-    permit_type: str = "III"
-    valid_from: date = Field(description="the day the application was received, or a later date the decision names")
-    valid_until: date
     issued_on: date | None = Field(default=None, description="the decision date: the card exists from then")
     collected: bool = False
     collected_on: date | None = None

@@ -19,15 +19,20 @@ from domain.permit.events import ViolationOutcome, WithdrawalGround
 from domain.permit.transitions import PermitStatus, PermitType
 
 
-class DecisionFacts(Model):
-    """A decision (besluit) or an intended decision (voornemen), as it is recorded."""
+class DecisionTaken(Model):
+    """Which decision (besluit) or intended decision (voornemen) was taken, and when."""
 
     sequence: int = Field(ge=1, description="1 for the first decision, +1 for each later one")
     outcome: DecisionOutcome
     final: bool = Field(description="False for an intended decision (voornemen)")
+    decided_at: AwareDatetime
+
+
+class DecisionFacts(DecisionTaken):
+    """A decision as it is recorded: who took it, on what grounds, under which policy."""
+
     grounds: str
     decided_by: str
-    decided_at: AwareDatetime
     policy_version: str
     respond_by: AwareDatetime | None = None
     appeal_by: AwareDatetime | None = None
