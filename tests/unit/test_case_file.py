@@ -9,6 +9,7 @@ not met; the new period after the annulment is.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from temporalio.client import WorkflowHistory
 
 from infra.codec import CodecError, EncryptionCodec, KeyRing
 from reports.casefile import RegistryRecords, assemble
-from reports.casefile_model import schema
+from reports.casefile_model import CaseFile, schema
 from reports.history import PayloadReader, read_run
 from reports.pdf import render
 
 HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
+DATA = Path(__file__).resolve().parent / "data"
 APP_ID = "HASA-2026-700002"
 
 
@@ -60,6 +62,15 @@ def test_chronology_and_deadlines_from_the_history() -> None:
     assert [(a.court_case, a.judgment) for a in case_file.appeals] == [("AWB 26/12345", "annulled")]
     assert case_file.case.phase == "closed"
     assert case_file.case.outcome == "granted"
+
+
+def test_a_case_file_printed_before_still_validates_and_reads_back_the_same() -> None:
+    """``hasa-case-file/1`` only ever gets tighter (decision 0060): ``data/case_file_1.json`` was
+    printed by ``starter.py case-file`` (e2e case, trimmed) before the case file took the
+    domain's models and enums; it validates against today's schema and loads to the same values."""
+    printed = json.loads((DATA / "case_file_1.json").read_text())
+    jsonschema.validate(printed, schema())
+    assert CaseFile.model_validate(printed).model_dump(mode="json") == printed
 
 
 def test_pdf_has_a_table_of_contents_and_numbered_pages(tmp_path: Path) -> None:
