@@ -31,6 +31,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,27 +128,38 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         def save() -> None:  # after each part: a later failure keeps what was measured
             args.json.write_text(json.dumps(merge(args.json, dict(report)), indent=2, default=str) + "\n")
 
-        if "overhead" in args.parts:
-            print("Overhead ...", flush=True)
-            report["overhead"] = await overhead.overhead(stack, args, directory)
+        async def measure(part: str, title: str, work: Callable[[], Awaitable[Any]]) -> None:
+            """Run one part; its results and when and under what load it ran, saved at once.
+
+            A results file keeps the parts an earlier run measured (``merge``), so each part
+            carries its own ``<part>_run``: the figures of one file may come from different runs."""
+            print(f"{title} ...", flush=True)
+            run: dict[str, Any] = {
+                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "load_average_at_start": os.getloadavg(),
+                "quick": args.quick,
+            }
+            begun = time.perf_counter()
+            report[part] = await work()
+            report[f"{part}_run"] = run | {"seconds": time.perf_counter() - begun, "load_average_at_end": os.getloadavg()}
             save()
+
+        if "overhead" in args.parts:
+            await measure("overhead", "Overhead", lambda: overhead.overhead(stack, args, directory))
         if "memory" in args.parts:
-            print("Memory per parked case ...", flush=True)
             kinds = ["application"] if args.no_permits else ["application", "permit"]
             kinds += ["stock"] if args.stock else []
-            result = await memory.parked_memory(stack, args.parked, kinds)
-            report["memory"] = memory.summary(result)
-            save()
+
+            async def parked() -> dict[str, Any]:
+                return memory.summary(await memory.parked_memory(stack, args.parked, kinds))
+
+            await measure("memory", "Memory per parked case", parked)
         if "replay" in args.parts:
-            print("Replay cost ...", flush=True)
-            report["replay"] = await memory.replay(stack)
-            save()
+            await measure("replay", "Replay cost", lambda: memory.replay(stack))
         if "scale" in args.parts:
             from benchmarks import scale
 
-            print("Scale ...", flush=True)
-            report["scale"] = await scale.scale(stack, args, directory)
-            save()
+            await measure("scale", "Scale", lambda: scale.scale(stack, args, directory))
     report["seconds"] = time.perf_counter() - started
     report["load_average_at_end"] = os.getloadavg()
     return report
@@ -163,6 +175,8 @@ def merge(path: Path, report: dict[str, Any]) -> dict[str, Any]:
         for part in PARTS:
             if part not in report and part in earlier:
                 report[part] = earlier[part]
+                if f"{part}_run" in earlier:
+                    report[f"{part}_run"] = earlier[f"{part}_run"]
     return report
 
 
