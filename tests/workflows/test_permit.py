@@ -462,11 +462,12 @@ async def test_two_decisions_at_once_grant_one_extension(life: Life) -> None:
     await life.advance_to(add_months(life.valid_until, -4))
     await life.send("extension-application", ExtensionApplicationEvent(submitted_on=await life.today()))
     decision = ExtensionDecisionEvent(granted=True, grounds="grounds apply")
-    results = await asyncio.gather(
+    both = asyncio.gather(
         life.handle.execute_update("extension-decision", decision, result_type=EventOutcome),
         life.handle.execute_update("extension-decision", decision, result_type=EventOutcome),
         return_exceptions=True,
     )
+    results = await asyncio.wait_for(both, 30)  # both answer: neither is left waiting behind a failed task
     assert sum(isinstance(r, EventOutcome) for r in results) == 1
     assert sum(isinstance(r, WorkflowUpdateFailedError) for r in results) == 1
     assert [p.purpose for p in life.world.permits] == ["extension-2"]
