@@ -51,6 +51,7 @@ from benchmarks.common import (
     wait_count,
     wait_phase,
 )
+from domain import search_attributes as sa
 from domain.deadlines import add_months
 from domain.identifiers import application_workflow_id, permit_workflow_id
 from domain.permit.schedule import local_date
@@ -111,7 +112,7 @@ async def park_applications(client: Client, settings: Settings, raw: dict[str, A
         await start_case(client, settings, app)
 
     await gather_limited([one for _ in range(count)], 20)
-    query = f"TaskQueue = '{settings.task_queue}' AND ApplicationPhase = '{STEP5}'"
+    query = f"TaskQueue = '{settings.task_queue}' AND {sa.APPLICATION_PHASE.name} = '{STEP5}'"
     await wait_count(client, query, total, PARK_TIMEOUT, "applications parked at step 5")
     return ids
 
@@ -125,7 +126,7 @@ async def park_permits(stack: DevStack, client: Client, task_queue: str, first: 
     process = await start_import(stack, path, task_queue)
     if await process.wait() != 0:
         raise RuntimeError(f"starter.py import-permits {path} exited {process.returncode}")
-    query = f"TaskQueue = '{task_queue}' AND PermitStatus = 'active'"
+    query = f"TaskQueue = '{task_queue}' AND {sa.PERMIT_STATUS.name} = 'active'"
     await wait_count(client, query, total, PARK_TIMEOUT, "permits parked")
 
 

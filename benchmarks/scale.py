@@ -42,6 +42,7 @@ from benchmarks.common import (
     wait_count,
 )
 from benchmarks.memory import park_applications, stack_client, stack_settings
+from domain import search_attributes as sa
 from domain.deadlines import add_months
 from domain.identifiers import DOCUMENT_NUMBER_ALPHABET, application_workflow_id
 from domain.permit.schedule import local_date
@@ -101,7 +102,7 @@ async def run_import(stack: DevStack, path: Path, task_queue: str, worker_pids: 
                 await asyncio.wait_for(process.wait(), 0.5)
         err = await process.stderr.read() if process.stderr else b""
         imported_s = time.perf_counter() - started
-        query = f"TaskQueue = '{task_queue}' AND PermitStatus = 'active'"
+        query = f"TaskQueue = '{task_queue}' AND {sa.PERMIT_STATUS.name} = 'active'"
         await wait_count(client, query, count, TIMEOUT, "imported permits active")
         for peak in peaks:
             await peak.__aexit__(None, None, None)

@@ -206,11 +206,15 @@ async def _deliver(handle: WorkflowHandle[Any, Any], event: str, body: Model) ->
 
 def list_query(step: str | None, phase: str | None, outcome: str | None, query: str | None) -> str:
     clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
-    for attribute, value in (("ApplicationStep", step), ("ApplicationPhase", phase), ("ApplicationOutcome", outcome)):
+    for attribute, value in (
+        (search_attributes.APPLICATION_STEP, step),
+        (search_attributes.APPLICATION_PHASE, phase),
+        (search_attributes.APPLICATION_OUTCOME, outcome),
+    ):
         if value is not None:
             if not value.replace("_", "").isalnum() or not value.isascii():
-                raise UsageError(f"{attribute}: {value!r} is not a valid value")
-            clauses.append(f"{attribute} = '{value}'")
+                raise UsageError(f"{attribute.name}: {value!r} is not a valid value")
+            clauses.append(f"{attribute.name} = '{value}'")
     if query:
         clauses.append(f"({query})")
     return " AND ".join(clauses)
@@ -224,9 +228,9 @@ async def list_cases(client: Client, query: str) -> AsyncIterator[dict[str, Any]
             "application_id": wf.id.removeprefix("application-"),
             "workflow_id": wf.id,
             "status": wf.status.name.lower() if wf.status else None,
-            "step": values.get("ApplicationStep"),
-            "phase": values.get("ApplicationPhase"),
-            "outcome": values.get("ApplicationOutcome"),
-            "decide_by": values.get("DecisionDueBy"),
-            "policy_version": values.get("PolicyVersion"),
+            "step": values.get(search_attributes.APPLICATION_STEP.name),
+            "phase": values.get(search_attributes.APPLICATION_PHASE.name),
+            "outcome": values.get(search_attributes.APPLICATION_OUTCOME.name),
+            "decide_by": values.get(search_attributes.DECISION_DUE_BY.name),
+            "policy_version": values.get(search_attributes.POLICY_VERSION.name),
         }

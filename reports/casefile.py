@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain import search_attributes as sa
 from domain.identifiers import application_workflow_id, permit_workflow_id
 from infra.codec import EncryptionCodec, KeyRing
 from reports import labels
@@ -90,7 +91,7 @@ def entry(fact: Fact) -> Entry | None:  # noqa: C901  # one branch per kind of f
         case "timer":
             title = f"Termijn of wachttijd verstreken: {labels.timer(fact.summary or fact.name)}"
         case "attribute":
-            if fact.name == "ApplicationOutcome" and fact.result is None:
+            if fact.name == sa.APPLICATION_OUTCOME.name and fact.result is None:
                 return None
             title = labels.attribute(fact.name, fact.result)
         case "child":

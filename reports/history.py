@@ -26,10 +26,11 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
+from domain import search_attributes as sa
 from infra.codec import EncryptionCodec
 
 # The search attributes whose changes are part of the chronology (no personal data).
-TRACKED_ATTRIBUTES = ("ApplicationPhase", "ApplicationOutcome", "PermitStatus")
+TRACKED_ATTRIBUTES = (sa.APPLICATION_PHASE.name, sa.APPLICATION_OUTCOME.name, sa.PERMIT_STATUS.name)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain import search_attributes as sa
+
 EVENTS: dict[str, str] = {
     # the application (the README's event table)
     "documents": "Documenten nagezonden",
@@ -301,11 +303,11 @@ def activity_detail(name: str, data: Any, result: Any) -> str:  # noqa: C901, PL
 
 
 def attribute(name: str, value: Any) -> str:
-    if name == "ApplicationPhase":
+    if name == sa.APPLICATION_PHASE.name:
         return f"Fase: {PHASES.get(str(value), str(value))}"
-    if name == "ApplicationOutcome":
+    if name == sa.APPLICATION_OUTCOME.name:
         return f"Uitkomst: {OUTCOMES.get(str(value), str(value))}"
-    if name == "PermitStatus":
+    if name == sa.PERMIT_STATUS.name:
         return f"Status vergunning: {PERMIT_STATUSES.get(str(value), str(value))}"
     return f"{name}: {value}"
 

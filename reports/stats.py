@@ -37,6 +37,7 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain import search_attributes as sa
 from domain.deadlines import AMSTERDAM
 from domain.permit.transitions import PermitStatus
 from domain.steps import Outcome, Phase, Step
@@ -110,10 +111,10 @@ async def by_execution_status(client: Client, base: str) -> dict[str, int]:
 
 async def expiring_per_month(client: Client, since_clause: str) -> dict[str, int]:
     months: Counter[str] = Counter()
-    query = f"WorkflowType = '{PERMIT_WORKFLOW}' AND PermitStatus = 'active'{since_clause}"
+    query = f"WorkflowType = '{PERMIT_WORKFLOW}' AND {sa.PERMIT_STATUS.name} = '{PermitStatus.ACTIVE.value}'{since_clause}"
     async for execution in client.list_workflows(query):
         for pair in execution.typed_search_attributes:
-            if pair.key.name == "PermitValidUntil" and isinstance(pair.value, datetime):
+            if pair.key.name == sa.PERMIT_VALID_UNTIL.name and isinstance(pair.value, datetime):
                 months[pair.value.astimezone(AMSTERDAM).strftime("%Y-%m")] += 1
     return dict(sorted(months.items()))
 
@@ -209,15 +210,15 @@ async def collect(client: Client, registry_url: str, since: date | None, now: da
         generated_at=now,
         since=since,
         cases=(await client.count_workflows(cases)).count,
-        by_step=await count_by(client, cases, "ApplicationStep", [s.key for s in Step]),
-        by_phase=await count_by(client, cases, "ApplicationPhase", [p.value for p in Phase]),
-        by_outcome=await count_by(client, cases, "ApplicationOutcome", [o.value for o in Outcome]),
+        by_step=await count_by(client, cases, sa.APPLICATION_STEP.name, [s.key for s in Step]),
+        by_phase=await count_by(client, cases, sa.APPLICATION_PHASE.name, [p.value for p in Phase]),
+        by_outcome=await count_by(client, cases, sa.APPLICATION_OUTCOME.name, [o.value for o in Outcome]),
         by_execution_status=await by_execution_status(client, cases),
         decisions=deadlines,
         lead_time=lead_times(registry),
         decisions_per_week=per_week,
         permits=(await client.count_workflows(permits)).count,
-        permits_by_status=await count_by(client, permits, "PermitStatus", [s.value for s in PermitStatus]),
+        permits_by_status=await count_by(client, permits, sa.PERMIT_STATUS.name, [s.value for s in PermitStatus]),
         permits_expiring_per_month=await expiring_per_month(client, since_clause),
     )
 
