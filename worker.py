@@ -36,6 +36,7 @@ from activities.permits import PermitActivities
 from activities.registry import RegistryActivities
 from activities.registry_db import Registry
 from infra.client import ClientConfigError, connect
+from infra.heartbeat import HeartbeatInterceptor
 from infra.logconfig import configure_logging
 from infra.metrics import MetricsInterceptor, count_overdue, report_overdue, runtime_for
 from infra.sandbox import workflow_runner
@@ -88,7 +89,8 @@ def build_worker(client: Client, settings: Settings, registry: Registry, executo
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
         max_concurrent_activities=settings.activity_slots,
-        interceptors=[MetricsInterceptor()],
+        # Metrics, and heartbeats for every running activity (a killed worker's are retried in seconds).
+        interceptors=[MetricsInterceptor(), HeartbeatInterceptor()],
         graceful_shutdown_timeout=timedelta(seconds=settings.drain_seconds),
     )
 

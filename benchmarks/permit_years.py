@@ -23,6 +23,7 @@ from domain.permit.events import ReportChangeEvent
 from domain.permit.schedule import local_date
 from domain.permit.state import PermitSettings, PermitWorkflowInput
 from infra.codec import KeyRing
+from infra.heartbeat import HeartbeatInterceptor
 from infra.sandbox import workflow_runner
 from tests.support.fakes import FakeWorld, fake_document_number
 from tests.workflows.conftest import start_environment
@@ -47,6 +48,7 @@ async def permit_in_fifth_year() -> ReplayCost:
             workflows=[PermitWorkflow],
             activities=world.activities(),
             workflow_runner=workflow_runner(),
+            interceptors=[HeartbeatInterceptor()],
         ):
             now = await env.get_current_time()
             issued_on = local_date(now)

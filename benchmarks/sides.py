@@ -31,6 +31,7 @@ from benchmarks.rounds import Case, ChildIds, Handle, Label, Run
 from domain.case import ApplicationInput, CaseOptions, CaseStatus
 from domain.identifiers import application_workflow_id, permit_workflow_id
 from domain.models import Application
+from infra.heartbeat import HeartbeatInterceptor
 from infra.sandbox import workflow_runner
 from tests.support.fakes import FakeWorld
 from workflows.application import ApplicationWorkflow
@@ -61,6 +62,7 @@ def service_worker(client: Client, task_queue: str, fake: FakeWorld) -> Worker:
         workflows=[ApplicationWorkflow, PermitWorkflow],
         activities=registered,
         workflow_runner=workflow_runner(),
+        interceptors=[HeartbeatInterceptor()],  # as worker.py's
     )
 
 

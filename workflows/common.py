@@ -45,6 +45,9 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
+# How soon the activity of a killed worker is retried elsewhere: the worker heartbeats for
+# every running activity (infra/heartbeat.py), so a live one is never cut off by this.
+ACTIVITY_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
 # Activities that render PDF letters take longer than a registry write.
 ACTIVITY_TIMEOUTS: dict[str, timedelta] = {
     "send_letter": timedelta(minutes=2),
@@ -73,6 +76,7 @@ async def call(method: Callable[[Any, A], R], arg: A, *, summary: str | None = N
         method,
         arg,
         start_to_close_timeout=timeout_for(name),
+        heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
         retry_policy=ACTIVITY_RETRY,
         summary=summary or name.replace("_", " "),
     )

@@ -64,9 +64,9 @@ DRAIN_SECONDS = 5.0
 PATHS = ("granted", "withdrawn", "refused-then-withdrawn")
 EXPECTED = {"granted": "granted", "withdrawn": "withdrawn", "refused-then-withdrawn": "withdrawn"}
 DECIDE = {"grounds": "the new elements are credible", "decided_by": "officer-17"}
-# An activity that was running on the killed worker is retried only when its start-to-close
-# timeout ends (no heartbeats): 2 minutes for record_decision and send_letter
-# (workflows/common.py).  An event waiting on such an activity waits that long.
+# An activity that was running on the killed worker is retried once its heartbeat timeout
+# ends (20 s, decision 0025).  The wait still allows for its start-to-close timeout (2 minutes
+# for record_decision and send_letter), the bound should heartbeats not reach the server.
 EVENT_WAIT = 200.0
 
 

@@ -205,8 +205,9 @@ def test_worker_killed_mid_case_resumes_without_duplicates(stack: DevStack, docu
     assert code == 0
     stack.stop_process("worker", signal.SIGKILL)
     stack.restart_worker()
-    # An activity the killed worker had started is retried once its start-to-close timeout
-    # has passed (2 minutes for a letter, workflows/common.ACTIVITY_TIMEOUTS): wait past it.
+    # An activity the killed worker had started is retried once its heartbeat timeout has
+    # passed (20 s, decision 0025); the wait allows for its start-to-close timeout (2 minutes
+    # for a letter), the bound should heartbeats not reach the server.
     wait_phase(stack, app_id, "awaiting_interview_decision", timeout=timeout_for("send_letter").total_seconds() + 60)
     with registry(stack) as db:
         (acks,) = db.execute(

@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from domain.deadlines import AMSTERDAM
 from infra.codec import KeyRing, generate_key_file
+from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
@@ -40,6 +41,7 @@ async def record() -> None:
             task_queue="record",
             workflows=[ApplicationWorkflow, FakePermitWorkflow],
             activities=fake.activities(),
+            interceptors=[HeartbeatInterceptor()],
         ) as worker:
             # 1. new policy: interview, granted, permit collected
             handle = await start(environment.client, worker, make_application())

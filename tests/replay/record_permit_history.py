@@ -55,6 +55,7 @@ from domain.permit.state import PermitSettings, PermitWorkflowInput
 from domain.permit.view import EventOutcome
 from domain.search_attributes import indexed_types
 from infra.codec import data_converter
+from infra.heartbeat import HeartbeatInterceptor
 from tests.replay.record_application_history import keyring
 from tests.workflows.test_permit import PermitWorld, fake_document_number
 from workflows.permit import PermitWorkflow
@@ -80,7 +81,13 @@ async def record() -> list[Path]:
             )
         world = PermitWorld()
         task_queue = f"record-{uuid.uuid4()}"
-        async with Worker(env.client, task_queue=task_queue, workflows=[PermitWorkflow], activities=world.activities()):
+        async with Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=[PermitWorkflow],
+            activities=world.activities(),
+            interceptors=[HeartbeatInterceptor()],
+        ):
             return await _live(env, env.client, task_queue)
 
 

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from domain import search_attributes as sa
 from domain.case import CaseStatus, details_markdown
 from domain.steps import APPLICATION_EVENTS, MACHINE, Phase
+from infra.heartbeat import HeartbeatInterceptor
 
 T = TypeVar("T")
 
@@ -28,7 +29,13 @@ POLL_INTERVAL = 0.05
 
 def worker(client: Client, workflows: Sequence[type], activities: Sequence[Callable[..., Any]]) -> Worker:
     """A worker on a task queue of its own, so tests never pick up each other's tasks."""
-    return Worker(client, task_queue=f"tq-{uuid.uuid4()}", workflows=list(workflows), activities=list(activities))
+    return Worker(
+        client,
+        task_queue=f"tq-{uuid.uuid4()}",
+        workflows=list(workflows),
+        activities=list(activities),
+        interceptors=[HeartbeatInterceptor()],  # as worker.py's: the activities are scheduled with a heartbeat timeout
+    )
 
 
 async def poll(read: Callable[[], Awaitable[T]], until: Callable[[T], bool], what: str, seconds: float = POLL_SECONDS) -> T:

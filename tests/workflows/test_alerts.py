@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 from domain.deadlines import AMSTERDAM
 from domain.search_attributes import APPEAL_ALERT, DECISION_ALERT, REPAIR_ALERT
+from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import make_application, start, status, wait_phase, workflow_classes
 
@@ -43,7 +44,13 @@ async def attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
 
 async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
-    worker = Worker(client, task_queue="alerts", workflows=workflow_classes(), activities=fake.activities())
+    worker = Worker(
+        client,
+        task_queue="alerts",
+        workflows=workflow_classes(),
+        activities=fake.activities(),
+        interceptors=[HeartbeatInterceptor()],
+    )
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
     received = (now - timedelta(days=30)).isoformat()  # the earliest decision deadline is about a month ahead
     async with worker:
@@ -64,7 +71,13 @@ async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env:
 async def test_repair_alert_before_the_repair_period_ends(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
     fake.complete_from_round = 99
-    worker = Worker(client, task_queue="alerts", workflows=workflow_classes(), activities=fake.activities())
+    worker = Worker(
+        client,
+        task_queue="alerts",
+        workflows=workflow_classes(),
+        activities=fake.activities(),
+        interceptors=[HeartbeatInterceptor()],
+    )
     async with worker:
         handle = await start(client, worker, make_application())
         waiting = await wait_phase(handle, "awaiting_documents")

@@ -28,6 +28,7 @@ from domain.deadlines import AMSTERDAM
 from domain.identifiers import application_workflow_id
 from domain.models import Application
 from domain.steps import EVENT_MODELS
+from infra.heartbeat import HeartbeatInterceptor
 from tests.conftest import EXAMPLE
 from tests.support.fakes import FakeWorld
 from tests.support.temporal import assert_operators_see, poll
@@ -468,7 +469,13 @@ async def test_withdraw_after_final_decision_is_rejected(client: Client, worker:
 
 async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
-    worker = Worker(client, task_queue="deadline", workflows=workflow_classes(), activities=fake.activities())
+    worker = Worker(
+        client,
+        task_queue="deadline",
+        workflows=workflow_classes(),
+        activities=fake.activities(),
+        interceptors=[HeartbeatInterceptor()],
+    )
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
     received = (now - timedelta(days=60 - 10)).isoformat()  # 2 months from it ends in about 10 days
     async with worker:

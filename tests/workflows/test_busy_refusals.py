@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.refusal import BUSY_TYPE, REFUSAL_TYPE
 from domain.steps import EVENT_MODELS
+from infra.heartbeat import HeartbeatInterceptor
 from intake.cases import send_event
 from intake.errors import Refused
 from tests.support.fakes import FakeWorld
@@ -54,7 +55,13 @@ class HeldCheck(FakeWorld):
 @pytest.fixture
 async def world(own_env: WorkflowEnvironment) -> AsyncIterator[tuple[WorkflowEnvironment, HeldCheck, Worker]]:
     fake = HeldCheck()
-    worker = Worker(own_env.client, task_queue="busy", workflows=workflow_classes(), activities=fake.activities())
+    worker = Worker(
+        own_env.client,
+        task_queue="busy",
+        workflows=workflow_classes(),
+        activities=fake.activities(),
+        interceptors=[HeartbeatInterceptor()],
+    )
     async with worker:
         yield own_env, fake, worker
         fake.release.set()

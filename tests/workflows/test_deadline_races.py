@@ -30,6 +30,7 @@ from temporalio.worker import Worker
 
 from domain.case import CaseStatus
 from domain.messages import CaseClosed, CloseCase, DecisionRecorded, LettersSent, RecordDecision, SendLetter
+from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import DECIDE, make_application, send, start, status, wait_phase, workflow_classes
 from workflows.common import EventDesk
@@ -74,7 +75,13 @@ class GatedRegistry(FakeWorld):
 @pytest.fixture
 async def world(own_env: WorkflowEnvironment) -> AsyncIterator[tuple[WorkflowEnvironment, GatedRegistry, Worker]]:
     fake = GatedRegistry()
-    worker = Worker(own_env.client, task_queue="races", workflows=workflow_classes(), activities=fake.activities())
+    worker = Worker(
+        own_env.client,
+        task_queue="races",
+        workflows=workflow_classes(),
+        activities=fake.activities(),
+        interceptors=[HeartbeatInterceptor()],
+    )
     async with worker:
         yield own_env, fake, worker
         fake.release.set()

@@ -26,6 +26,7 @@ from domain.identifiers import application_workflow_id
 from domain.messages import LettersSent, SendLetter
 from domain.models import Application
 from domain.policy import ADMISSIBILITY, EU_APR, MERITS
+from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
 from tests.workflows.test_application import (
     DECIDE,
@@ -72,7 +73,13 @@ async def worker(new_worker: Any, fake: FakeWorld) -> Worker:
 @pytest.fixture
 async def own(own_env: WorkflowEnvironment, fake: FakeWorld) -> AsyncIterator[tuple[WorkflowEnvironment, Worker]]:
     """A server of the test's own, for a test that skips time (docs/decisions/0008)."""
-    worker = Worker(own_env.client, task_queue="legal", workflows=workflow_classes(), activities=fake.activities())
+    worker = Worker(
+        own_env.client,
+        task_queue="legal",
+        workflows=workflow_classes(),
+        activities=fake.activities(),
+        interceptors=[HeartbeatInterceptor()],
+    )
     async with worker:
         yield own_env, worker
 

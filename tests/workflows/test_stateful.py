@@ -64,6 +64,7 @@ from domain.permit.transitions import TERMINAL as PERMIT_TERMINAL
 from domain.permit.view import EventOutcome, PermitView
 from domain.steps import APPLICATION_EVENTS, TRANSITIONS, Phase, Trigger
 from infra.codec import KeyRing
+from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld, fake_document_number
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
@@ -152,7 +153,13 @@ class Runtime:
 
     async def _make_worker(self, workflows: list[type]) -> Worker:
         assert self.env is not None
-        return Worker(self.env.client, task_queue=self.task_queue, workflows=workflows, activities=FakeWorld().activities())
+        return Worker(
+            self.env.client,
+            task_queue=self.task_queue,
+            workflows=workflows,
+            activities=FakeWorld().activities(),
+            interceptors=[HeartbeatInterceptor()],
+        )
 
     @property
     def client(self) -> Client:
