@@ -13,7 +13,6 @@ import asyncio
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,42 +21,37 @@ from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 from temporalio.testing import WorkflowEnvironment
 
 from infra.heartbeat import HeartbeatInterceptor
-from tests.conftest import ROOT, binary
+from tests.conftest import ROOT
 from tests.deploy.heartbeat_probe import HEARTBEAT_TIMEOUT, START_TO_CLOSE, HeartbeatProbe, probe_worker
 
 LONG_WORK = HEARTBEAT_TIMEOUT.total_seconds() * 3
 
 
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
-    try:
-        yield environment
-    finally:
-        await environment.shutdown()
-
-
-async def test_a_long_activity_lives_on_heartbeats_from_the_interceptor(env: WorkflowEnvironment) -> None:
+async def test_a_long_activity_lives_on_heartbeats_from_the_interceptor(dev_server: WorkflowEnvironment) -> None:
     with ThreadPoolExecutor(max_workers=2) as executor:
-        async with probe_worker(env.client, "beats", executor, [HeartbeatInterceptor()]):
-            attempt = await env.client.execute_workflow(HeartbeatProbe.run, args=[LONG_WORK, 1], id="beats", task_queue="beats")
+        async with probe_worker(dev_server.client, "beats", executor, [HeartbeatInterceptor()]):
+            attempt = await dev_server.client.execute_workflow(
+                HeartbeatProbe.run, args=[LONG_WORK, 1], id="beats", task_queue="beats"
+            )
     assert attempt == 1
 
 
-async def test_without_the_interceptor_the_same_activity_times_out(env: WorkflowEnvironment) -> None:
+async def test_without_the_interceptor_the_same_activity_times_out(dev_server: WorkflowEnvironment) -> None:
     """The control: the activity never heartbeats itself, so the interceptor is what kept it alive."""
     with ThreadPoolExecutor(max_workers=2) as executor:
-        async with probe_worker(env.client, "no-beats", executor, []):
+        async with probe_worker(dev_server.client, "no-beats", executor, []):
             with pytest.raises(WorkflowFailureError) as failed:
-                await env.client.execute_workflow(HeartbeatProbe.run, args=[LONG_WORK, 1], id="no-beats", task_queue="no-beats")
+                await dev_server.client.execute_workflow(
+                    HeartbeatProbe.run, args=[LONG_WORK, 1], id="no-beats", task_queue="no-beats"
+                )
     cause = failed.value.cause
     assert isinstance(cause, ActivityError)
     assert isinstance(cause.cause, TimeoutError)
     assert cause.cause.type is TimeoutType.HEARTBEAT
 
 
-async def test_the_activity_of_a_killed_worker_is_retried_after_the_heartbeat_timeout(env: WorkflowEnvironment) -> None:
-    client, queue = env.client, "killed"
+async def test_the_activity_of_a_killed_worker_is_retried_after_the_heartbeat_timeout(dev_server: WorkflowEnvironment) -> None:
+    client, queue = dev_server.client, "killed"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.deploy.heartbeat_probe", client.service_client.config.target_host, queue, cwd=ROOT
     )

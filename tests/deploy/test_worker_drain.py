@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
@@ -23,7 +21,6 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from tests.conftest import binary
 from worker import DRAIN_MARGIN_SECONDS, serve
 
 RELEASE = threading.Event()
@@ -53,15 +50,6 @@ class DrainProbe:
         return result
 
 
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
-    try:
-        yield environment
-    finally:
-        await environment.shutdown()
-
-
 def new_worker(client: Client, queue: str, executor: ThreadPoolExecutor, drain: float) -> Worker:
     return Worker(
         client,
@@ -84,10 +72,10 @@ async def wait_for(flag: threading.Event, seconds: float = 30) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_a_stop_lets_the_running_activity_finish_and_takes_no_new_work(env: WorkflowEnvironment) -> None:
+async def test_a_stop_lets_the_running_activity_finish_and_takes_no_new_work(dev_server: WorkflowEnvironment) -> None:
     RELEASE.clear()
     STARTED.clear()
-    client, queue = env.client, "drain-finish"
+    client, queue = dev_server.client, "drain-finish"
     with ThreadPoolExecutor(max_workers=4) as executor:
         worker = new_worker(client, queue, executor, drain=20)
         stop = asyncio.Event()
@@ -116,10 +104,10 @@ async def test_a_stop_lets_the_running_activity_finish_and_takes_no_new_work(env
             assert await second.result() == "finished"
 
 
-async def test_the_drain_is_bounded_when_an_activity_does_not_finish(env: WorkflowEnvironment) -> None:
+async def test_the_drain_is_bounded_when_an_activity_does_not_finish(dev_server: WorkflowEnvironment) -> None:
     RELEASE.clear()
     STARTED.clear()
-    client, queue = env.client, "drain-bounded"
+    client, queue = dev_server.client, "drain-bounded"
     executor = ThreadPoolExecutor(max_workers=4)
     try:
         drain = 1.0
