@@ -7,7 +7,7 @@ that every named test passes on the unmutated copy, and that the copy (not this 
 is what the tests import.  ``docs/decisions/0032-mutations-the-suite-catches.md`` lists the
 results; ``tests/unit/test_mutations.py`` keeps this list in step with the code.
 
-    .venv/bin/python -m scripts.mutations                 # every mutation (about 10 minutes)
+    .venv/bin/python -m scripts.mutations                 # every mutation (3 to 5 minutes)
     .venv/bin/python -m scripts.mutations --only NAME ...  # some
 
 Not part of ``make test``: each mutation runs its tests once more, which is too slow for CI.
