@@ -31,7 +31,6 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from domain.deadlines import add_months
 from domain.identifiers import permit_workflow_id
@@ -55,9 +54,9 @@ from domain.permit.state import PermitSettings, PermitWorkflowInput
 from domain.permit.view import EventOutcome
 from domain.search_attributes import indexed_types
 from infra.codec import data_converter
-from infra.heartbeat import HeartbeatInterceptor
 from tests.replay.record_application_history import keyring
-from tests.workflows.test_permit import PermitWorld, fake_document_number
+from tests.support.fakes import FakeWorld, fake_document_number
+from tests.support.temporal import worker as new_test_worker
 from workflows.permit import PermitWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -79,15 +78,9 @@ async def record() -> list[Path]:
             await env.client.operator_service.add_search_attributes(
                 AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
             )
-        world = PermitWorld()
+        world = FakeWorld()
         task_queue = f"record-{uuid.uuid4()}"
-        async with Worker(
-            env.client,
-            task_queue=task_queue,
-            workflows=[PermitWorkflow],
-            activities=world.activities(),
-            interceptors=[HeartbeatInterceptor()],
-        ):
+        async with new_test_worker(env.client, [PermitWorkflow], world.activities(), task_queue=task_queue):
             return await _live(env, env.client, task_queue)
 
 
