@@ -13,12 +13,10 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.worker import Worker
-
 from domain.deadlines import AMSTERDAM
 from infra.codec import KeyRing, generate_key_file
-from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
 from tests.workflows.test_application import DECIDE, day_of, make_application, send, start, wait_phase
@@ -36,12 +34,8 @@ async def record() -> None:
     environment = await start_environment(keyring())
     try:
         fake = FakeWorld()
-        async with Worker(
-            environment.client,
-            task_queue="record",
-            workflows=[ApplicationWorkflow, FakePermitWorkflow],
-            activities=fake.activities(),
-            interceptors=[HeartbeatInterceptor()],
+        async with new_test_worker(
+            environment.client, [ApplicationWorkflow, FakePermitWorkflow], fake.activities(), task_queue="record"
         ) as worker:
             # 1. new policy: interview, granted, permit collected
             handle = await start(environment.client, worker, make_application())

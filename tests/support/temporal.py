@@ -27,14 +27,18 @@ POLL_SECONDS = 10.0
 POLL_INTERVAL = 0.05
 
 
-def worker(client: Client, workflows: Sequence[type], activities: Sequence[Callable[..., Any]]) -> Worker:
-    """A worker on a task queue of its own, so tests never pick up each other's tasks."""
+def worker(
+    client: Client, workflows: Sequence[type], activities: Sequence[Callable[..., Any]], task_queue: str | None = None
+) -> Worker:
+    """The tests' worker: the service's heartbeats (its activities are scheduled with a heartbeat
+    timeout, infra/heartbeat.py), on a task queue of its own unless one is named, so tests never
+    pick up each other's tasks."""
     return Worker(
         client,
-        task_queue=f"tq-{uuid.uuid4()}",
+        task_queue=task_queue or f"tq-{uuid.uuid4()}",
         workflows=list(workflows),
         activities=list(activities),
-        interceptors=[HeartbeatInterceptor()],  # as worker.py's: the activities are scheduled with a heartbeat timeout
+        interceptors=[HeartbeatInterceptor()],
     )
 
 

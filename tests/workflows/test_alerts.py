@@ -18,12 +18,11 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from domain.deadlines import AMSTERDAM
 from domain.search_attributes import APPEAL_ALERT, DECISION_ALERT, REPAIR_ALERT
-from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.test_application import make_application, start, status, wait_phase, workflow_classes
 
 
@@ -44,13 +43,7 @@ async def attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
 
 async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
-    worker = Worker(
-        client,
-        task_queue="alerts",
-        workflows=workflow_classes(),
-        activities=fake.activities(),
-        interceptors=[HeartbeatInterceptor()],
-    )
+    worker = new_test_worker(client, workflow_classes(), fake.activities(), task_queue="alerts")
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
     received = (now - timedelta(days=30)).isoformat()  # the earliest decision deadline is about a month ahead
     async with worker:
@@ -71,13 +64,7 @@ async def test_decision_alert_moves_from_none_to_approaching_to_overdue(own_env:
 async def test_repair_alert_before_the_repair_period_ends(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
     fake.complete_from_round = 99
-    worker = Worker(
-        client,
-        task_queue="alerts",
-        workflows=workflow_classes(),
-        activities=fake.activities(),
-        interceptors=[HeartbeatInterceptor()],
-    )
+    worker = new_test_worker(client, workflow_classes(), fake.activities(), task_queue="alerts")
     async with worker:
         handle = await start(client, worker, make_application())
         waiting = await wait_phase(handle, "awaiting_documents")

@@ -28,10 +28,10 @@ from domain.deadlines import AMSTERDAM
 from domain.identifiers import application_workflow_id
 from domain.models import Application
 from domain.steps import EVENT_MODELS
-from infra.heartbeat import HeartbeatInterceptor
 from tests.conftest import EXAMPLE
 from tests.support.fakes import FakeWorld
 from tests.support.temporal import assert_operators_see, poll
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.fake_permit import FakePermitWorkflow
 from workflows.application import ApplicationWorkflow
 
@@ -469,13 +469,7 @@ async def test_withdraw_after_final_decision_is_rejected(client: Client, worker:
 
 async def test_decision_deadline_warns_before_and_after(own_env: WorkflowEnvironment, fake: FakeWorld) -> None:
     env, client = own_env, own_env.client
-    worker = Worker(
-        client,
-        task_queue="deadline",
-        workflows=workflow_classes(),
-        activities=fake.activities(),
-        interceptors=[HeartbeatInterceptor()],
-    )
+    worker = new_test_worker(client, workflow_classes(), fake.activities(), task_queue="deadline")
     now = (await env.get_current_time()).astimezone(AMSTERDAM)
     received = (now - timedelta(days=60 - 10)).isoformat()  # 2 months from it ends in about 10 days
     async with worker:

@@ -28,10 +28,10 @@ from temporalio.worker import Worker
 from domain.messages import CheckDocuments, DocumentCheckResult
 from domain.refusal import BUSY_TYPE, REFUSAL_TYPE
 from domain.steps import EVENT_MODELS
-from infra.heartbeat import HeartbeatInterceptor
 from intake.cases import send_event
 from intake.errors import Refused
 from tests.support.fakes import FakeWorld
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.test_application import make_application, start, status, wait_phase, workflow_classes
 
 ANSWER_WITHIN = 20.0
@@ -55,13 +55,7 @@ class HeldCheck(FakeWorld):
 @pytest.fixture
 async def world(own_env: WorkflowEnvironment) -> AsyncIterator[tuple[WorkflowEnvironment, HeldCheck, Worker]]:
     fake = HeldCheck()
-    worker = Worker(
-        own_env.client,
-        task_queue="busy",
-        workflows=workflow_classes(),
-        activities=fake.activities(),
-        interceptors=[HeartbeatInterceptor()],
-    )
+    worker = new_test_worker(own_env.client, workflow_classes(), fake.activities(), task_queue="busy")
     async with worker:
         yield own_env, fake, worker
         fake.release.set()

@@ -30,8 +30,8 @@ from temporalio.worker import Worker
 
 from domain.case import CaseStatus
 from domain.messages import CaseClosed, CloseCase, DecisionRecorded, LettersSent, RecordDecision, SendLetter
-from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.test_application import DECIDE, make_application, send, start, status, wait_phase, workflow_classes
 from workflows.common import EventDesk
 
@@ -75,13 +75,7 @@ class GatedRegistry(FakeWorld):
 @pytest.fixture
 async def world(own_env: WorkflowEnvironment) -> AsyncIterator[tuple[WorkflowEnvironment, GatedRegistry, Worker]]:
     fake = GatedRegistry()
-    worker = Worker(
-        own_env.client,
-        task_queue="races",
-        workflows=workflow_classes(),
-        activities=fake.activities(),
-        interceptors=[HeartbeatInterceptor()],
-    )
+    worker = new_test_worker(own_env.client, workflow_classes(), fake.activities(), task_queue="races")
     async with worker:
         yield own_env, fake, worker
         fake.release.set()

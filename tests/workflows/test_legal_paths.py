@@ -26,8 +26,8 @@ from domain.identifiers import application_workflow_id
 from domain.messages import LettersSent, SendLetter
 from domain.models import Application
 from domain.policy import ADMISSIBILITY, EU_APR, MERITS
-from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.test_application import (
     DECIDE,
     _started,
@@ -73,13 +73,7 @@ async def worker(new_worker: Any, fake: FakeWorld) -> Worker:
 @pytest.fixture
 async def own(own_env: WorkflowEnvironment, fake: FakeWorld) -> AsyncIterator[tuple[WorkflowEnvironment, Worker]]:
     """A server of the test's own, for a test that skips time (docs/decisions/0008)."""
-    worker = Worker(
-        own_env.client,
-        task_queue="legal",
-        workflows=workflow_classes(),
-        activities=fake.activities(),
-        interceptors=[HeartbeatInterceptor()],
-    )
+    worker = new_test_worker(own_env.client, workflow_classes(), fake.activities(), task_queue="legal")
     async with worker:
         yield own_env, worker
 

@@ -64,8 +64,8 @@ from domain.permit.transitions import TERMINAL as PERMIT_TERMINAL
 from domain.permit.view import EventOutcome, PermitView
 from domain.steps import APPLICATION_EVENTS, TRANSITIONS, Phase, Trigger
 from infra.codec import KeyRing
-from infra.heartbeat import HeartbeatInterceptor
 from tests.support.fakes import FakeWorld, fake_document_number
+from tests.support.temporal import worker as new_test_worker
 from tests.workflows.conftest import start_environment
 from tests.workflows.fake_permit import FakePermitWorkflow
 from tests.workflows.test_application import make_application
@@ -153,13 +153,7 @@ class Runtime:
 
     async def _make_worker(self, workflows: list[type]) -> Worker:
         assert self.env is not None
-        return Worker(
-            self.env.client,
-            task_queue=self.task_queue,
-            workflows=workflows,
-            activities=FakeWorld().activities(),
-            interceptors=[HeartbeatInterceptor()],
-        )
+        return new_test_worker(self.env.client, workflows, FakeWorld().activities(), task_queue=self.task_queue)
 
     @property
     def client(self) -> Client:
